@@ -1,0 +1,76 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { drizzle } from 'drizzle-orm/d1';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import * as schema from './db/schema';
+import type { AppEnv } from './env';
+import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors';
+import { admin } from './routes/admin';
+import { health } from './routes/health';
+import { jobsApi } from './routes/jobs';
+import { teamsApi } from './routes/teams';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const STATUS_TYPES: Record<number, ErrorType> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'conflict_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', requestId({ headerName: 'x-request-id' }));
+  app.use('*', async (c, next) => {
+    c.set('db', drizzle(c.env.DB, { schema }));
+    await next();
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw payloadTooLarge(MAX_BODY_BYTES);
+      },
+    }),
+  );
+
+  app.route('/', health);
+  app.route('/api', jobsApi);
+  app.route('/api', teamsApi);
+  app.route('/admin', admin);
+
+  app.notFound((c) => {
+    const body = toErrorBody(
+      new ApiError(404, 'not_found_error', 'route_not_found', `No route ${c.req.method} ${c.req.path}`),
+    );
+    return c.json(body, 404);
+  });
+
+  app.onError((err, c) => {
+    let apiErr: ApiError;
+    if (err instanceof ApiError) apiErr = err;
+    else if (err instanceof HTTPException && err.status < 500) {
+      // Hono's own 4xx (e.g. malformed JSON from the validator) in our shape.
+      apiErr = new ApiError(
+        err.status,
+        STATUS_TYPES[err.status] ?? 'invalid_request_error',
+        'invalid_request',
+        err.message,
+      );
+    } else {
+      console.error(JSON.stringify({ msg: 'unhandled error', request_id: c.get('requestId'), error: String(err) }));
+      apiErr = new ApiError(500, 'api_error', 'internal_error', 'Internal server error');
+    }
+    for (const [k, v] of Object.entries(apiErr.headers)) c.header(k, v);
+    return c.json(apiErr.toJSON(), apiErr.status);
+  });
+
+  return app;
+}

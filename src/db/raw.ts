@@ -1,0 +1,14 @@
+import type { SQL } from 'drizzle-orm';
+import type { Db } from '../env';
+
+/**
+ * A raw SQL statement that can join `db.batch([...])`. drizzle's `db.run(sql)` works on its
+ * own, but inside a D1 batch its bound parameters are dropped (its `_prepare()` returns an
+ * object without the prepared `stmt` the batch binds). Giving it that statement fixes it;
+ * the result is the D1 result, so `meta.changes` tells whether a guarded write happened.
+ */
+export function stmt(db: Db, query: SQL) {
+  const raw = db.run(query);
+  const { sql } = raw.getQuery();
+  return Object.assign(raw, { stmt: db.$client.prepare(sql) });
+}

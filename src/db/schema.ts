@@ -1,0 +1,175 @@
+/**
+ * D1 schema. Credits are integers and move only through `credit_ledger` rows;
+ * `teams.credits_balance` is the running sum of that ledger and `teams.credits_held`
+ * the sum of active `credit_holds`, both updated in the same D1 batch (one
+ * transaction) as the rows that justify them.
+ */
+import { sql } from 'drizzle-orm';
+import { check, index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const teams = sqliteTable(
+  'teams',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    status: text('status', { enum: ['active', 'suspended'] })
+      .notNull()
+      .default('active'),
+    budgetMode: text('budget_mode', { enum: ['job_based', 'consumption_usd', 'consumption_tokens'] })
+      .notNull()
+      .default('job_based'),
+    creditsPerJob: integer('credits_per_job').notNull().default(1),
+    creditsBalance: integer('credits_balance').notNull().default(0),
+    creditsHeld: integer('credits_held').notNull().default(0),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [
+    // The database itself refuses an overdrawn team, whatever the code above it does.
+    check('teams_credits_non_negative', sql`${t.creditsHeld} >= 0 AND ${t.creditsBalance} - ${t.creditsHeld} >= 0`),
+  ],
+);
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    name: text('name'),
+    /** SHA-256 of the secret, hex. The secret itself is never stored. */
+    keyHash: text('key_hash').notNull(),
+    /** First characters of the secret, for people to recognise a key in lists. */
+    prefix: text('prefix').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+    revokedAt: integer('revoked_at'),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_keys_hash_idx').on(t.keyHash), index('api_keys_team_idx').on(t.teamId)],
+);
+
+export const models = sqliteTable('models', {
+  alias: text('alias').primaryKey(),
+  provider: text('provider').notNull(),
+  upstreamModel: text('upstream_model').notNull(),
+  /** Overrides the provider's base URL from env, e.g. for an OpenAI-compatible server. */
+  baseUrl: text('base_url'),
+  inputPricePerMtok: real('input_price_per_mtok').notNull().default(0),
+  outputPricePerMtok: real('output_price_per_mtok').notNull().default(0),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  createdAt: integer('created_at').notNull().default(now),
+});
+
+export const JOB_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    keyId: text('key_id').references(() => apiKeys.id),
+    jobType: text('job_type').notNull(),
+    userId: text('user_id'),
+    status: text('status', { enum: JOB_STATUSES }).notNull().default('pending'),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
+    errorMessage: text('error_message'),
+    creditsCharged: integer('credits_charged').notNull().default(0),
+    createdAt: integer('created_at').notNull().default(now),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [index('jobs_team_created_idx').on(t.teamId, t.createdAt), index('jobs_status_idx').on(t.status)],
+);
+
+export const CALL_STATUSES = ['success', 'error', 'client_aborted'] as const;
+
+export const llmCalls = sqliteTable(
+  'llm_calls',
+  {
+    id: text('id').primaryKey(),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => jobs.id),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    upstreamModel: text('upstream_model').notNull(),
+    purpose: text('purpose'),
+    status: text('status', { enum: CALL_STATUSES }).notNull(),
+    stream: integer('stream', { mode: 'boolean' }).notNull(),
+    content: text('content').notNull().default(''),
+    toolCalls: text('tool_calls', { mode: 'json' }).$type<unknown[]>(),
+    finishReason: text('finish_reason'),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    usageSource: text('usage_source', { enum: ['provider', 'estimated'] })
+      .notNull()
+      .default('provider'),
+    costUsd: real('cost_usd').notNull().default(0),
+    ttftMs: real('ttft_ms'),
+    latencyMs: real('latency_ms').notNull(),
+    error: text('error'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [index('llm_calls_job_idx').on(t.jobId), index('llm_calls_team_created_idx').on(t.teamId, t.createdAt)],
+);
+
+export const creditHolds = sqliteTable(
+  'credit_holds',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => jobs.id),
+    amount: integer('amount').notNull(),
+    status: text('status', { enum: ['active', 'captured', 'released'] })
+      .notNull()
+      .default('active'),
+    createdAt: integer('created_at').notNull().default(now),
+    settledAt: integer('settled_at'),
+  },
+  (t) => [
+    index('credit_holds_job_idx').on(t.jobId, t.status),
+    check('credit_holds_amount_positive', sql`${t.amount} > 0`),
+  ],
+);
+
+export const LEDGER_KINDS = ['grant', 'adjustment', 'charge'] as const;
+
+export const creditLedger = sqliteTable(
+  'credit_ledger',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    jobId: text('job_id').references(() => jobs.id),
+    kind: text('kind', { enum: LEDGER_KINDS }).notNull(),
+    /** Signed change to the team's balance. */
+    amount: integer('amount').notNull(),
+    reason: text('reason'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [
+    index('credit_ledger_team_created_idx').on(t.teamId, t.createdAt),
+    // One charge per job, whatever races happen around `complete`.
+    uniqueIndex('credit_ledger_one_charge_per_job')
+      .on(t.jobId)
+      .where(sql`kind = 'charge'`),
+  ],
+);
+
+export type Team = typeof teams.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type Model = typeof models.$inferSelect;
+export type Job = typeof jobs.$inferSelect;
+export type LlmCall = typeof llmCalls.$inferSelect;

@@ -1,0 +1,29 @@
+import type { DrizzleD1Database } from 'drizzle-orm/d1';
+import type * as schema from './db/schema';
+
+/** Bindings and vars from wrangler.toml, plus secrets set with `wrangler secret put`. */
+export interface Env {
+  DB: D1Database;
+  /** Operator secret for `/admin/*`, sent as `X-Admin-Key`. */
+  ADMIN_API_KEY?: string;
+  DEFAULT_MODEL?: string;
+  MOCK_TOKEN_DELAY_MS?: string;
+  OPENAI_API_KEY?: string;
+  OPENAI_BASE_URL?: string;
+  ANTHROPIC_API_KEY?: string;
+  ANTHROPIC_BASE_URL?: string;
+  GEMINI_API_KEY?: string;
+  GEMINI_BASE_URL?: string;
+}
+
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    db: Db;
+    /** SHA-256 (hex) of the bearer key; the route resolves it with its own D1 batch. */
+    keyHash: string;
+  };
+}

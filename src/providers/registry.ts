@@ -1,0 +1,9 @@
+import { mock } from './mock';
+import { openai } from './openai';
+import type { Provider } from './types';
+
+/** Every provider Sluice can route to, by the name used in the model catalog. */
+export const providers: Record<string, Provider> = {
+  mock,
+  openai,
+};

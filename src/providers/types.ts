@@ -1,0 +1,34 @@
+import type { Env } from '../env';
+import type { ChatParams } from '../schemas/chat';
+
+/** Where a call goes: one row of the model catalog, resolved. */
+export interface Target {
+  alias: string;
+  provider: string;
+  upstreamModel: string;
+  baseUrl: string | null;
+}
+
+/**
+ * Turns upstream bytes in a provider's own wire format into OpenAI `chat.completion.chunk`
+ * SSE bytes. Stateful (one per stream); `flush` emits whatever the end of the stream implies.
+ */
+export interface Transcoder {
+  push(bytes: Uint8Array): Uint8Array | null;
+  flush(): Uint8Array | null;
+}
+
+/**
+ * One LLM provider behind one interface. Adding a provider means adding one file that
+ * exports one of these and one line in `registry.ts`.
+ */
+export interface Provider {
+  readonly name: string;
+  /** Sends the streaming request upstream. The response body is SSE in the provider's format. */
+  send(target: Target, params: ChatParams, env: Env, signal: AbortSignal): Promise<Response>;
+  /**
+   * For providers that do not speak OpenAI's chunk format, a fresh transcoder per stream.
+   * Absent means the upstream bytes are forwarded untouched.
+   */
+  transcoder?(target: Target): Transcoder;
+}

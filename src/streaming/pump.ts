@@ -1,0 +1,121 @@
+import type { ErrorBody } from '../errors';
+import type { Transcoder } from '../providers/types';
+import type { Completion } from './chunks';
+import { parseOpenAIStream } from './parse-openai';
+import { encodeError } from './sse';
+
+export type CallStatus = 'success' | 'error' | 'client_aborted';
+
+export interface PumpOutcome {
+  status: CallStatus;
+  completion: Completion;
+  /** Milliseconds from `startedAt` to the first upstream byte. */
+  ttftMs: number | null;
+  latencyMs: number;
+  error: ErrorBody['error'] | null;
+}
+
+export interface PumpOptions {
+  upstream: ReadableStream<Uint8Array>;
+  /** The client's side; null collects the whole answer (non-streaming calls). */
+  writer: WritableStreamDefaultWriter<Uint8Array> | null;
+  transcoder?: Transcoder;
+  startedAt: number;
+  /** Aborted when the client goes away (request.signal, or the response stream cancelled). */
+  clientSignal: AbortSignal;
+}
+
+class ClientGone extends Error {}
+
+/**
+ * Moves upstream bytes to the client as they arrive: one read, one write, no parsing on the
+ * way. `await writer.write()` settles only once the client took the chunk, so a slow reader
+ * back-pressures the upstream. OpenAI-format bytes are kept as they are and parsed once after
+ * the stream ends, off the client's path. A failure after the first byte becomes an in-band
+ * error event; a client that disconnects cancels the upstream read.
+ */
+export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
+  const { writer, transcoder, startedAt, clientSignal } = opts;
+  const reader = opts.upstream.getReader();
+  const kept: Uint8Array[] = [];
+  let ttftMs: number | null = null;
+  let failure: ErrorBody['error'] | null = null;
+  let clientGone = false;
+
+  const onClientGone = () => void reader.cancel('client disconnected').catch(() => {});
+  clientSignal.addEventListener('abort', onClientGone, { once: true });
+
+  const send = async (bytes: Uint8Array) => {
+    kept.push(bytes);
+    if (!writer) return;
+    try {
+      await writer.write(bytes);
+    } catch {
+      throw new ClientGone();
+    }
+  };
+
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      ttftMs ??= Date.now() - startedAt;
+      const out = transcoder ? transcoder.push(value) : value;
+      if (out && out.byteLength > 0) await send(out);
+    }
+    const tail = transcoder?.flush();
+    if (tail && tail.byteLength > 0) await send(tail);
+  } catch (err) {
+    if (err instanceof ClientGone || clientSignal.aborted) clientGone = true;
+    else
+      failure = {
+        message: `Upstream stream failed: ${describe(err)}`,
+        type: 'upstream_error',
+        code: 'upstream_stream_error',
+        param: null,
+      };
+  } finally {
+    clientSignal.removeEventListener('abort', onClientGone);
+  }
+
+  if (clientGone) await reader.cancel('client disconnected').catch(() => {});
+
+  const completion = parseOpenAIStream(kept);
+  if (!clientGone && !failure) {
+    if (completion.error) {
+      failure = {
+        message: completion.error.message,
+        type: 'upstream_error',
+        code: completion.error.code ?? 'upstream_stream_error',
+        param: null,
+      };
+    } else if (!completion.done) {
+      failure = {
+        message: 'Upstream stream ended before completion',
+        type: 'upstream_error',
+        code: 'upstream_truncated',
+        param: null,
+      };
+    }
+  }
+
+  if (writer && !clientGone) {
+    // The upstream's own error event already went out untouched; only our own findings are added.
+    if (failure && !completion.error) await writer.write(encodeError({ error: failure })).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+
+  return {
+    status: clientGone ? 'client_aborted' : failure ? 'error' : 'success',
+    completion,
+    ttftMs,
+    latencyMs: Date.now() - startedAt,
+    error: clientGone
+      ? { message: 'Client disconnected', type: 'api_error', code: 'client_aborted', param: null }
+      : failure,
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
