@@ -37,6 +37,7 @@ class ClientGone extends Error {}
 export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
   const { writer, transcoder, startedAt, clientSignal } = opts;
   const reader = opts.upstream.getReader();
+  reader.closed.catch(() => {}); // a failed upstream is handled below, not an unhandled rejection
   const kept: Uint8Array[] = [];
   let ttftMs: number | null = null;
   let failure: ErrorBody['error'] | null = null;

@@ -1,0 +1,112 @@
+/**
+ * A local OpenAI-compatible upstream for tests: a real HTTP server on 127.0.0.1 that the
+ * worker reaches through a catalog row's `base_url`. The upstream model name picks the
+ * behaviour, so each test names a scenario without touching Sluice's code.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { answerEvents } from './fixtures';
+
+export interface RecordedRequest {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const sse = (events: string[], eol = '\n') => events.map((e) => `data: ${e}${eol}${eol}`).join('');
+
+type Scenario = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => Promise<void>;
+
+const streamHead = (res: ServerResponse) =>
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+
+const scenarios: Record<string, Scenario> = {
+  /** A well-behaved stream, each event in its own write. */
+  async answer(_req, res, body) {
+    streamHead(res);
+    for (const e of answerEvents(String(body.model))) {
+      res.write(`data: ${e}\n\n`);
+      await sleep(2);
+    }
+    res.end();
+  },
+  /** The same stream cut at awkward byte offsets: inside `data:`, inside JSON, inside UTF-8, between \r and \n. */
+  async split(_req, res, body) {
+    streamHead(res);
+    const bytes = Buffer.from(`: keep-alive comment\r\n\r\n${sse(answerEvents(String(body.model)), '\r\n')}`);
+    const cuts = [3, 10, 27, 31, 60, 95, 140, 171, 172, 173, 240, 301, 302, 420, 555, 700, 701, 860];
+    let at = 0;
+    for (const cut of cuts.filter((c) => c < bytes.length)) {
+      res.write(bytes.subarray(at, cut));
+      at = cut;
+      await sleep(3);
+    }
+    res.end(bytes.subarray(at));
+  },
+  async 'status-429'(_req, res) {
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
+    res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests', type: 'requests' } }));
+  },
+  async 'status-500'(_req, res) {
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'The server had an error' } }));
+  },
+  /** Two tokens, then the connection dies. */
+  async drop(_req, res, body) {
+    streamHead(res);
+    const events = answerEvents(String(body.model));
+    res.write(`data: ${events[0]}\n\ndata: ${events[1]}\n\n`);
+    await sleep(5);
+    res.socket?.destroy();
+  },
+  /** A token, then a provider error event. */
+  async 'error-event'(_req, res, body) {
+    streamHead(res);
+    const events = answerEvents(String(body.model));
+    res.write(`data: ${events[1]}\n\n`);
+    await sleep(2);
+    res.end(
+      `data: ${JSON.stringify({ error: { message: 'Model overloaded', type: 'server_error', code: 'overloaded' } })}\n\n`,
+    );
+  },
+  /** Ends cleanly but without [DONE]. */
+  async truncated(_req, res, body) {
+    streamHead(res);
+    res.end(`data: ${answerEvents(String(body.model))[1]}\n\n`);
+  },
+};
+
+export interface FakeUpstream {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startFakeUpstream(port = 0): Promise<FakeUpstream> {
+  const recorded: RecordedRequest[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (req.method === 'GET' && req.url?.startsWith('/_requests')) {
+      const needle = new URL(req.url, 'http://x').searchParams.get('contains') ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(recorded.filter((r) => JSON.stringify(r.body).includes(needle))));
+    }
+    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    recorded.push({ path: req.url ?? '', headers: req.headers, body });
+    const scenario = scenarios[String(body.model)] ?? scenarios.answer!;
+    try {
+      await scenario(req, res, body);
+    } catch {
+      res.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,30 @@
+/** Wire fixtures shared by the fake upstream (Node) and the tests (workerd). */
+
+const chunk = (model: string, delta: object, finish: string | null = null) =>
+  JSON.stringify({
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+
+/** The exact events `answer` streams: role, three words, finish, usage, [DONE]. */
+export function answerEvents(model: string): string[] {
+  return [
+    chunk(model, { role: 'assistant', content: '' }),
+    chunk(model, { content: 'Héllo' }),
+    chunk(model, { content: ' wörld' }),
+    chunk(model, { content: ' 🚀' }),
+    chunk(model, {}, 'stop'),
+    JSON.stringify({
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: 1700000000,
+      model,
+      choices: [],
+      usage: { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 },
+    }),
+    '[DONE]',
+  ];
+}
