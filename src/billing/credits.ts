@@ -24,7 +24,7 @@ export function holdForJob(db: Db, teamId: string, jobId: string, now: number) {
       INSERT INTO credit_holds (id, team_id, job_id, amount, status, created_at)
       SELECT ${holdId}, t.id, ${jobId}, t.credits_per_job, 'active', ${now}
       FROM teams t
-      WHERE t.id = ${teamId} AND EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId})`,
+      WHERE t.id = ${teamId} AND t.credits_per_job > 0 AND EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId})`,
     ),
     stmt(
       db,

@@ -5,25 +5,45 @@
  * transaction) as the rows that justify them.
  */
 import { sql } from 'drizzle-orm';
-import { check, index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const organizations = sqliteTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: integer('created_at').notNull().default(now),
+});
+
+export const BUDGET_MODES = ['job_based', 'consumption_usd', 'consumption_tokens'] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
 
 export const teams = sqliteTable(
   'teams',
   {
     id: text('id').primaryKey(),
+    organizationId: text('organization_id').references(() => organizations.id),
     name: text('name').notNull(),
     status: text('status', { enum: ['active', 'suspended'] })
       .notNull()
       .default('active'),
-    budgetMode: text('budget_mode', { enum: ['job_based', 'consumption_usd', 'consumption_tokens'] })
-      .notNull()
-      .default('job_based'),
+    budgetMode: text('budget_mode', { enum: BUDGET_MODES }).notNull().default('job_based'),
     creditsPerJob: integer('credits_per_job').notNull().default(1),
+    /** consumption_usd: credits per USD of list-price cost. */
+    creditsPerDollar: real('credits_per_dollar').notNull().default(100),
+    /** consumption_tokens: tokens one credit buys. */
+    tokensPerCredit: integer('tokens_per_credit').notNull().default(1000),
+    rpmLimit: integer('rpm_limit'),
+    tpmLimit: integer('tpm_limit'),
+    maxConcurrentStreams: integer('max_concurrent_streams'),
+    /** Model aliases this team may use; null means all. */
+    allowedModels: text('allowed_models', { mode: 'json' }).$type<string[]>(),
+    /** Flag the team in reports and alerts when available credits fall below this. */
+    lowCreditThreshold: integer('low_credit_threshold'),
     creditsBalance: integer('credits_balance').notNull().default(0),
     creditsHeld: integer('credits_held').notNull().default(0),
     createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at'),
   },
   (t) => [
     // The database itself refuses an overdrawn team, whatever the code above it does.
@@ -44,8 +64,14 @@ export const apiKeys = sqliteTable(
     /** First characters of the secret, for people to recognise a key in lists. */
     prefix: text('prefix').notNull(),
     createdAt: integer('created_at').notNull().default(now),
+    /** After this instant the key gets 401 `key_expired` (also set on the old secret of a rotation). */
+    expiresAt: integer('expires_at'),
     revokedAt: integer('revoked_at'),
     lastUsedAt: integer('last_used_at'),
+    /** Model aliases this key may use; null means whatever the team may use. */
+    allowedModels: text('allowed_models', { mode: 'json' }).$type<string[]>(),
+    rpmLimit: integer('rpm_limit'),
+    tpmLimit: integer('tpm_limit'),
   },
   (t) => [uniqueIndex('api_keys_hash_idx').on(t.keyHash), index('api_keys_team_idx').on(t.teamId)],
 );
@@ -58,8 +84,11 @@ export const models = sqliteTable('models', {
   baseUrl: text('base_url'),
   inputPricePerMtok: real('input_price_per_mtok').notNull().default(0),
   outputPricePerMtok: real('output_price_per_mtok').notNull().default(0),
+  /** Ordered aliases tried when this one fails before its first byte. */
+  fallbacks: text('fallbacks', { mode: 'json' }).$type<string[]>(),
   enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
   createdAt: integer('created_at').notNull().default(now),
+  updatedAt: integer('updated_at'),
 });
 
 export const JOB_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
@@ -100,6 +129,9 @@ export const llmCalls = sqliteTable(
     model: text('model').notNull(),
     provider: text('provider').notNull(),
     upstreamModel: text('upstream_model').notNull(),
+    /** The catalog alias that actually answered (differs from `model` after a fallback). */
+    servedBy: text('served_by'),
+    attempts: integer('attempts').notNull().default(1),
     purpose: text('purpose'),
     status: text('status', { enum: CALL_STATUSES }).notNull(),
     stream: integer('stream', { mode: 'boolean' }).notNull(),
@@ -130,6 +162,8 @@ export const creditHolds = sqliteTable(
     jobId: text('job_id')
       .notNull()
       .references(() => jobs.id),
+    /** Set for per-call holds (consumption modes); null for a job's own hold. */
+    callId: text('call_id'),
     amount: integer('amount').notNull(),
     status: text('status', { enum: ['active', 'captured', 'released'] })
       .notNull()
@@ -139,11 +173,13 @@ export const creditHolds = sqliteTable(
   },
   (t) => [
     index('credit_holds_job_idx').on(t.jobId, t.status),
+    index('credit_holds_team_status_idx').on(t.teamId, t.status),
     check('credit_holds_amount_positive', sql`${t.amount} > 0`),
   ],
 );
 
-export const LEDGER_KINDS = ['grant', 'adjustment', 'charge'] as const;
+/** grant/adjustment: operator; charge: a job's credit; usage: a call's metered credits (consumption modes). */
+export const LEDGER_KINDS = ['grant', 'adjustment', 'charge', 'usage'] as const;
 
 export const creditLedger = sqliteTable(
   'credit_ledger',
@@ -153,6 +189,7 @@ export const creditLedger = sqliteTable(
       .notNull()
       .references(() => teams.id),
     jobId: text('job_id').references(() => jobs.id),
+    callId: text('call_id'),
     kind: text('kind', { enum: LEDGER_KINDS }).notNull(),
     /** Signed change to the team's balance. */
     amount: integer('amount').notNull(),
@@ -165,11 +202,64 @@ export const creditLedger = sqliteTable(
     uniqueIndex('credit_ledger_one_charge_per_job')
       .on(t.jobId)
       .where(sql`kind = 'charge'`),
+    uniqueIndex('credit_ledger_one_usage_per_call')
+      .on(t.callId)
+      .where(sql`kind = 'usage'`),
   ],
 );
 
+/**
+ * Request and token counts per fixed one-minute window, per key and per team. Kept in D1 so
+ * every isolate sees the same counts; the increment joins the request's first D1 batch.
+ */
+export const rateWindows = sqliteTable(
+  'rate_windows',
+  {
+    scope: text('scope').notNull(),
+    windowStart: integer('window_start').notNull(),
+    requests: integer('requests').notNull().default(0),
+    tokens: integer('tokens').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.windowStart] })],
+);
+
+/** Streams in flight, for the per-team concurrency cap. Rows older than a stream can live are ignored. */
+export const activeStreams = sqliteTable(
+  'active_streams',
+  {
+    callId: text('call_id').primaryKey(),
+    teamId: text('team_id').notNull(),
+    startedAt: integer('started_at').notNull(),
+  },
+  (t) => [index('active_streams_team_idx').on(t.teamId, t.startedAt)],
+);
+
+/** One row per team per UTC day, written by the scheduled job (idempotent by the unique key). */
+export const creditReports = sqliteTable(
+  'credit_reports',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    day: text('day').notNull(),
+    jobs: integer('jobs').notNull(),
+    calls: integer('calls').notNull(),
+    tokens: integer('tokens').notNull(),
+    costUsd: real('cost_usd').notNull(),
+    creditsCharged: integer('credits_charged').notNull(),
+    creditsRemaining: integer('credits_remaining').notNull(),
+    topModels: text('top_models', { mode: 'json' }).$type<{ model: string; calls: number; tokens: number }[]>(),
+    lowCredits: integer('low_credits', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('credit_reports_team_day_idx').on(t.teamId, t.day)],
+);
+
+export type Organization = typeof organizations.$inferSelect;
 export type Team = typeof teams.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type Model = typeof models.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type LlmCall = typeof llmCalls.$inferSelect;
+export type CreditReport = typeof creditReports.$inferSelect;

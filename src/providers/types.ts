@@ -1,5 +1,6 @@
 import type { Env } from '../env';
 import type { ChatParams } from '../schemas/chat';
+import type { Completion } from '../streaming/chunks';
 
 /** Where a call goes: one row of the model catalog, resolved. */
 export interface Target {
@@ -12,10 +13,14 @@ export interface Target {
 /**
  * Turns upstream bytes in a provider's own wire format into OpenAI `chat.completion.chunk`
  * SSE bytes. Stateful (one per stream); `flush` emits whatever the end of the stream implies.
+ * `result` is the completion the emitted chunks spell out (text, tool calls, finish reason,
+ * usage, whether the provider's terminal event came, any provider error), so the pump does
+ * not parse its own output again.
  */
 export interface Transcoder {
   push(bytes: Uint8Array): Uint8Array | null;
   flush(): Uint8Array | null;
+  result(): Completion;
 }
 
 /**

@@ -47,7 +47,8 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
   clientSignal.addEventListener('abort', onClientGone, { once: true });
 
   const send = async (bytes: Uint8Array) => {
-    kept.push(bytes);
+    // OpenAI-format bytes are kept to be parsed once at the end; a transcoder keeps its own tally.
+    if (!transcoder) kept.push(bytes);
     if (!writer) return;
     try {
       await writer.write(bytes);
@@ -81,7 +82,7 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
 
   if (clientGone) await reader.cancel('client disconnected').catch(() => {});
 
-  const completion = parseOpenAIStream(kept);
+  const completion = transcoder ? transcoder.result() : parseOpenAIStream(kept);
   if (!clientGone && !failure) {
     if (completion.error) {
       failure = {

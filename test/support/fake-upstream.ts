@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerEvents } from './fixtures';
+import { providerScenario } from './fake-providers';
 
 export interface RecordedRequest {
   path: string;
@@ -17,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const sse = (events: string[], eol = '\n') => events.map((e) => `data: ${e}${eol}${eol}`).join('');
 
-type Scenario = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => Promise<void>;
+export type Scenario = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => Promise<void>;
 
 const streamHead = (res: ServerResponse) =>
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -96,7 +97,8 @@ export async function startFakeUpstream(port = 0): Promise<FakeUpstream> {
     }
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     recorded.push({ path: req.url ?? '', headers: req.headers, body });
-    const scenario = scenarios[String(body.model)] ?? scenarios.answer!;
+    // Anthropic- and Gemini-format requests are answered in their own wire formats.
+    const scenario = providerScenario(req.url ?? '', body) ?? scenarios[String(body.model)] ?? scenarios.answer!;
     try {
       await scenario(req, res, body);
     } catch {
