@@ -14,6 +14,10 @@ export interface Env {
   ANTHROPIC_BASE_URL?: string;
   GEMINI_API_KEY?: string;
   GEMINI_BASE_URL?: string;
+  /** Milliseconds to wait for an upstream's response headers before trying again or elsewhere. */
+  UPSTREAM_TIMEOUT_MS?: string;
+  /** First retry backoff in milliseconds (doubled per retry, with jitter). */
+  UPSTREAM_RETRY_BASE_MS?: string;
 }
 
 export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };

@@ -58,8 +58,10 @@ export const payloadTooLarge = (limit: number) =>
   new ApiError(413, 'invalid_request_error', 'payload_too_large', `Request body exceeds ${limit} bytes`);
 
 /**
- * Maps a failed upstream HTTP response to the error our client sees: rate limits stay
- * 429 (with `Retry-After` passed on), timeouts become 504, everything else 502.
+ * Maps a failed upstream HTTP response to the error our client sees: rate limits stay 429
+ * (with `Retry-After` passed on), timeouts become 504, a request the upstream refused as
+ * invalid (400/422, e.g. context too long) is the client's 400, and everything else -
+ * including the upstream refusing our own provider key - is a 502.
  */
 export function upstreamError(status: number, detail: string, retryAfter?: string | null): ApiError {
   const headers: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};
@@ -74,6 +76,13 @@ export function upstreamError(status: number, detail: string, retryAfter?: strin
     );
   if (status === 408 || status === 504)
     return new ApiError(504, 'upstream_error', 'upstream_timeout', `Upstream timed out: ${detail}`, null, headers);
+  if (status === 400 || status === 422)
+    return new ApiError(
+      400,
+      'invalid_request_error',
+      'upstream_invalid_request',
+      `Upstream rejected the request: ${detail}`,
+    );
   return new ApiError(502, 'upstream_error', 'upstream_error', `Upstream error (${status}): ${detail}`, null, headers);
 }
 

@@ -12,25 +12,26 @@ import type { Db } from '../env';
 import { newId } from '../lib/crypto';
 
 /**
- * Holds the team's per-job credits for a job inserted earlier in the same batch. Does
- * nothing when that insert was refused, so callers only check the insert's result.
+ * Holds the team's per-job credits for a job inserted earlier in the same batch (the team
+ * is the job's). Does nothing when that insert was refused, so callers only check the
+ * insert's result.
  */
-export function holdForJob(db: Db, teamId: string, jobId: string, now: number) {
+export function holdForJob(db: Db, jobId: string, now: number) {
   const holdId = newId('hold');
   return [
     stmt(
       db,
       sql`
       INSERT INTO credit_holds (id, team_id, job_id, amount, status, created_at)
-      SELECT ${holdId}, t.id, ${jobId}, t.credits_per_job, 'active', ${now}
-      FROM teams t
-      WHERE t.id = ${teamId} AND t.credits_per_job > 0 AND EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId})`,
+      SELECT ${holdId}, t.id, j.id, t.credits_per_job, 'active', ${now}
+      FROM jobs j JOIN teams t ON t.id = j.team_id
+      WHERE j.id = ${jobId} AND t.credits_per_job > 0`,
     ),
     stmt(
       db,
       sql`
       UPDATE teams SET credits_held = credits_held + (SELECT amount FROM credit_holds WHERE id = ${holdId})
-      WHERE id = ${teamId} AND EXISTS (SELECT 1 FROM credit_holds WHERE id = ${holdId})`,
+      WHERE id = (SELECT team_id FROM credit_holds WHERE id = ${holdId})`,
     ),
   ] as const;
 }

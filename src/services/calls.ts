@@ -3,14 +3,13 @@ import { and, eq, sql } from 'drizzle-orm';
 import { costUsd } from '../billing/pricing';
 import { jobs, llmCalls, type Model } from '../db/schema';
 import type { Db, Env } from '../env';
-import { ApiError, conflict, upstreamError, upstreamUnreachable } from '../errors';
+import { ApiError, conflict } from '../errors';
 import { newId } from '../lib/crypto';
-import { providers } from '../providers/registry';
-import type { Provider, Target } from '../providers/types';
 import type { ChatParams } from '../schemas/chat';
 import { type PumpOutcome, pump } from '../streaming/pump';
 import { SSE_HEADERS } from '../streaming/sse';
 import { track } from './inflight';
+import { type OpenedUpstream, UpstreamFailure, openUpstream } from './upstream';
 import { requireModel, selectModel } from './models';
 import { finishJobStatements, requireJob, selectJob } from './jobs';
 import { requirePrincipal, selectPrincipal } from './principal';
@@ -46,82 +45,46 @@ export async function loadCallContext(db: Db, keyHash: string, jobId: string, al
   return { principal, job, model: requireModel(modelRows, alias) };
 }
 
-interface OpenedCall {
+interface OpenedCall extends OpenedUpstream {
   callId: string;
-  upstream: Response;
   startedAt: number;
   abort: AbortController;
-  provider: Provider;
-  target: Target;
 }
 
 /**
- * Sends the request upstream. A failure before the first byte is the client's HTTP error
- * (429/502/504), recorded as an `error` call; nothing was streamed, so nothing is charged.
+ * Opens the upstream (with retries and fallbacks, see upstream.ts). A failure before the
+ * first byte is the client's HTTP error (429/502/504), recorded as an `error` call; nothing
+ * was streamed, so nothing is charged.
  */
 async function openCall(req: CallRequest): Promise<OpenedCall> {
   const callId = newId('call');
-  const { model } = req;
-  const target: Target = {
-    alias: model.alias,
-    provider: model.provider,
-    upstreamModel: model.upstreamModel,
-    baseUrl: model.baseUrl,
-  };
-  const provider = providers[model.provider];
   const startedAt = Date.now();
   const abort = new AbortController();
   req.requestSignal.addEventListener('abort', () => abort.abort(), { once: true });
-
-  const fail = (err: ApiError): never => {
+  try {
+    const opened = await openUpstream(req.db, req.env, req.model, req.params, abort.signal);
+    if (!req.autoComplete) {
+      req.executionCtx.waitUntil(
+        req.db
+          .update(jobs)
+          .set({ status: 'in_progress' })
+          .where(and(eq(jobs.id, req.jobId), eq(jobs.status, 'pending')))
+          .run(),
+      );
+    }
+    return { ...opened, callId, startedAt, abort };
+  } catch (err) {
+    if (!(err instanceof UpstreamFailure)) throw err;
     const outcome: PumpOutcome = {
       status: 'error',
       completion: { id: null, content: '', toolCalls: [], finishReason: null, usage: null, done: false, error: null },
       ttftMs: null,
       latencyMs: Date.now() - startedAt,
-      error: err.toJSON().error,
+      error: err.error.toJSON().error,
     };
-    req.executionCtx.waitUntil(settle(req, callId, outcome));
-    throw err;
-  };
-
-  if (!provider)
-    return fail(
-      new ApiError(500, 'api_error', 'provider_unavailable', `Model '${model.alias}' names an unknown provider`),
-    );
-  let upstream: Response;
-  try {
-    upstream = await provider.send(target, req.params, req.env, abort.signal);
-  } catch (err) {
-    return fail(upstreamUnreachable(err instanceof Error ? err.message : String(err)));
+    req.executionCtx.waitUntil(settle(req, callId, outcome, { model: err.model, attempts: err.attempts }));
+    throw err.error;
   }
-  if (!upstream.ok || !upstream.body) {
-    const detail = await upstreamDetail(upstream);
-    return fail(upstreamError(upstream.status, detail, upstream.headers.get('retry-after')));
-  }
-  if (!req.autoComplete) {
-    req.executionCtx.waitUntil(
-      req.db
-        .update(jobs)
-        .set({ status: 'in_progress' })
-        .where(and(eq(jobs.id, req.jobId), eq(jobs.status, 'pending')))
-        .run(),
-    );
-  }
-  return { callId, upstream, startedAt, abort, provider, target };
-}
-
-/** The upstream's own error message, without echoing anything long or secret-looking. */
-async function upstreamDetail(res: Response): Promise<string> {
-  const text = (await res.text().catch(() => '')).slice(0, 2000);
-  try {
-    const json = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    const msg = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.message);
-    if (msg) return msg.slice(0, 300);
-  } catch {
-    // not JSON
-  }
-  return text.slice(0, 300) || res.statusText || 'no detail';
 }
 
 /** Streams the answer to the client as SSE; the books are written after it closes. */
@@ -137,7 +100,7 @@ export async function streamCall(req: CallRequest, headers: Record<string, strin
     transcoder: opened.provider.transcoder?.(opened.target),
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
-  }).then((outcome) => settle(req, opened.callId, outcome));
+  }).then((outcome) => settle(req, opened.callId, outcome, opened));
   req.executionCtx.waitUntil(done);
   return new Response(readable, { headers: { ...SSE_HEADERS, 'x-call-id': opened.callId, ...headers } });
 }
@@ -153,7 +116,7 @@ export async function collectCall(req: CallRequest) {
     clientSignal: opened.abort.signal,
   });
   // The caller reads the job right after this answer, so the books are written first.
-  await settle(req, opened.callId, outcome);
+  await settle(req, opened.callId, outcome, opened);
   if (outcome.status !== 'success') {
     const e = outcome.error!;
     throw new ApiError(502, 'upstream_error', e.code ?? 'upstream_error', e.message);
@@ -165,8 +128,14 @@ export async function collectCall(req: CallRequest) {
  * Writes the call row (and, for create-and-call, finishes the job and settles its credit)
  * in one batch. Runs under waitUntil for streams, so a disconnect cannot lose it.
  */
-function settle(req: CallRequest, callId: string, outcome: PumpOutcome): Promise<unknown> {
-  const { db, model } = req;
+function settle(
+  req: CallRequest,
+  callId: string,
+  outcome: PumpOutcome,
+  served: { model: Model; attempts: number },
+): Promise<unknown> {
+  const { db } = req;
+  const model = served.model;
   const { completion } = outcome;
   const usage = completion.usage;
   const promptTokens = usage?.prompt_tokens ?? 0;
@@ -176,9 +145,11 @@ function settle(req: CallRequest, callId: string, outcome: PumpOutcome): Promise
     id: callId,
     jobId: req.jobId,
     teamId: req.teamId,
-    model: model.alias,
+    model: req.model.alias,
     provider: model.provider,
     upstreamModel: model.upstreamModel,
+    servedBy: model.alias,
+    attempts: served.attempts,
     purpose: req.params.purpose ?? null,
     status: outcome.status,
     stream: req.stream,

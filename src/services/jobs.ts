@@ -9,7 +9,8 @@ import { requireModel, selectModel } from './models';
 import { type Principal, requirePrincipal, requireSameTeam, selectPrincipal } from './principal';
 
 export interface CreateJobInput {
-  teamId: string;
+  /** Null: the key's own team (the OpenAI-compatible surface names no team). */
+  teamId: string | null;
   jobType: string;
   userId?: string | null;
   metadata?: Record<string, unknown> | null;
@@ -38,13 +39,14 @@ export async function createJob(db: Db, keyHash: string, input: CreateJobInput, 
       INSERT INTO jobs (id, team_id, key_id, job_type, user_id, status, metadata, created_at)
       SELECT ${jobId}, t.id, k.id, ${input.jobType}, ${input.userId ?? null}, 'pending', ${metadata}, ${now}
       FROM api_keys k JOIN teams t ON t.id = k.team_id
-      WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL AND t.id = ${input.teamId} AND t.status = 'active'
+      WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})
+        AND t.id = coalesce(${input.teamId}, k.team_id) AND t.status = 'active'
         AND t.credits_balance - t.credits_held >= t.credits_per_job ${modelGuard}`,
     ),
-    ...holdForJob(db, input.teamId, jobId, now),
+    ...holdForJob(db, jobId, now),
   ]);
   const principal = requirePrincipal(principalRows);
-  requireSameTeam(principal, input.teamId);
+  if (input.teamId !== null) requireSameTeam(principal, input.teamId);
   const model = input.model ? requireModel(modelRows, input.model) : null;
   if (inserted.meta.changes !== 1) throw insufficientCredits();
   return { jobId, createdAt: now, principal, model };

@@ -111,3 +111,10 @@ export async function books(teamId: string) {
 }
 
 export const user = (content: string) => [{ role: 'user' as const, content }];
+
+/** A catalog alias with ordered fallbacks, pointing at the fake upstream. */
+export async function fakeModelWithFallbacks(scenario: string, fallbacks: string[]) {
+  const alias = await fakeModel(scenario);
+  await env.DB.prepare('UPDATE models SET fallbacks = ? WHERE alias = ?').bind(JSON.stringify(fallbacks), alias).run();
+  return alias;
+}

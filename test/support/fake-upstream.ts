@@ -23,6 +23,8 @@ export type Scenario = (req: IncomingMessage, res: ServerResponse, body: Record<
 const streamHead = (res: ServerResponse) =>
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
 
+const seen = new Set<string>();
+
 const scenarios: Record<string, Scenario> = {
   /** A well-behaved stream, each event in its own write. */
   async answer(_req, res, body) {
@@ -71,6 +73,28 @@ const scenarios: Record<string, Scenario> = {
     res.end(
       `data: ${JSON.stringify({ error: { message: 'Model overloaded', type: 'server_error', code: 'overloaded' } })}\n\n`,
     );
+  },
+  async 'status-503'(_req, res) {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
+    res.end(JSON.stringify({ error: { message: 'Service unavailable' } }));
+  },
+  async 'status-400'(_req, res) {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: "This model's maximum context length is 8192 tokens" } }));
+  },
+  /** 503 the first time a conversation is seen, then a normal answer. */
+  async 'flaky-once'(req, res, body) {
+    const key = JSON.stringify(body.messages);
+    if (!seen.has(key)) {
+      seen.add(key);
+      return scenarios['status-503']!(req, res, body);
+    }
+    return scenarios.answer!(req, res, body);
+  },
+  /** Sends its headers only after 1.5 s (longer than the tests' UPSTREAM_TIMEOUT_MS). */
+  async hang(req, res, body) {
+    await sleep(1500);
+    if (!res.destroyed) return scenarios.answer!(req, res, body);
   },
   /** Ends cleanly but without [DONE]. */
   async truncated(_req, res, body) {
