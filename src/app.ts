@@ -9,6 +9,7 @@ import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors
 import { admin } from './routes/admin';
 import { health } from './routes/health';
 import { jobsApi } from './routes/jobs';
+import { openaiCompat } from './routes/openai-compat';
 import { teamsApi } from './routes/teams';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -31,20 +32,20 @@ export function createApp() {
     c.set('db', drizzle(c.env.DB, { schema }));
     await next();
   });
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw payloadTooLarge(MAX_BODY_BYTES);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw payloadTooLarge(MAX_BODY_BYTES);
+    },
+  });
+  app.use('/api/*', limitBody);
+  app.use('/v1/*', limitBody);
 
   app.route('/', health);
   app.route('/api', jobsApi);
   app.route('/api', teamsApi);
   app.route('/admin', admin);
+  app.route('/v1', openaiCompat);
 
   app.notFound((c) => {
     const body = toErrorBody(

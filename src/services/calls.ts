@@ -8,6 +8,7 @@ import { newId } from '../lib/crypto';
 import type { ChatParams } from '../schemas/chat';
 import { type PumpOutcome, pump } from '../streaming/pump';
 import { SSE_HEADERS } from '../streaming/sse';
+import { withoutUsageChunk } from '../streaming/usage-filter';
 import { track } from './inflight';
 import { type OpenedUpstream, UpstreamFailure, openUpstream } from './upstream';
 import { requireModel, selectModel } from './models';
@@ -27,6 +28,8 @@ export interface CallRequest {
   stream: boolean;
   /** create-and-call: the job finishes with its only call. */
   autoComplete: boolean;
+  /** Whether the client sees the final usage chunk (the books always get usage). Default true. */
+  includeUsage?: boolean;
 }
 
 export const modelAlias = (params: ChatParams, env: Env) => params.model ?? env.DEFAULT_MODEL ?? 'mock';
@@ -94,10 +97,11 @@ export async function streamCall(req: CallRequest, headers: Record<string, strin
   const writer = writable.getWriter();
   // The client cancelling the response errors the writable side: stop the upstream at once.
   writer.closed.catch(() => opened.abort.abort());
+  const transcoder = opened.provider.transcoder?.(opened.target);
   const done = pump({
     upstream: opened.upstream.body!,
     writer,
-    transcoder: opened.provider.transcoder?.(opened.target),
+    transcoder: req.includeUsage === false ? withoutUsageChunk(transcoder) : transcoder,
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
   }).then((outcome) => settle(req, opened.callId, outcome, opened));
@@ -121,7 +125,7 @@ export async function collectCall(req: CallRequest) {
     const e = outcome.error!;
     throw new ApiError(502, 'upstream_error', e.code ?? 'upstream_error', e.message);
   }
-  return { callId: opened.callId, outcome };
+  return { callId: opened.callId, outcome, served: opened.model };
 }
 
 /**

@@ -74,6 +74,24 @@ const scenarios: Record<string, Scenario> = {
       `data: ${JSON.stringify({ error: { message: 'Model overloaded', type: 'server_error', code: 'overloaded' } })}\n\n`,
     );
   },
+  /** A tool call whose arguments arrive in fragments, as OpenAI streams them. */
+  async tools(_req, res, body) {
+    streamHead(res);
+    const model = String(body.model);
+    const head = { id: 'chatcmpl-tools', object: 'chat.completion.chunk', created: 1700000000, model };
+    const ev = (choices: unknown[], extra: object = {}) =>
+      `data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`;
+    const tc = (delta: object) => [{ index: 0, delta: { tool_calls: [{ index: 0, ...delta }] }, finish_reason: null }];
+    res.write(ev([{ index: 0, delta: { role: 'assistant', content: null }, finish_reason: null }]));
+    res.write(ev(tc({ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '' } })));
+    for (const part of ['{"ci', 'ty": "Par', 'is", "unit"', ': "c"}']) {
+      res.write(ev(tc({ function: { arguments: part } })));
+      await sleep(1);
+    }
+    res.write(ev([{ index: 0, delta: {}, finish_reason: 'tool_calls' }]));
+    res.write(ev([], { usage: { prompt_tokens: 20, completion_tokens: 9, total_tokens: 29 } }));
+    res.end('data: [DONE]\n\n');
+  },
   async 'status-503'(_req, res) {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
     res.end(JSON.stringify({ error: { message: 'Service unavailable' } }));
