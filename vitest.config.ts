@@ -17,6 +17,8 @@ export default defineConfig({
                 OPENAI_API_KEY: 'sk-upstream-test',
                 UPSTREAM_TIMEOUT_MS: '1000',
                 UPSTREAM_RETRY_BASE_MS: '5',
+                KEEPALIVE_MS: '100',
+                STREAM_IDLE_TIMEOUT_MS: '500',
               },
             },
           })),

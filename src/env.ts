@@ -16,6 +16,10 @@ export interface Env {
   GEMINI_BASE_URL?: string;
   /** Milliseconds to wait for an upstream's response headers before trying again or elsewhere. */
   UPSTREAM_TIMEOUT_MS?: string;
+  /** SSE comment keep-alives before the first upstream byte, every this many ms (default 15 s). */
+  KEEPALIVE_MS?: string;
+  /** An upstream stream silent this long ends with an in-band error (default 60 s). */
+  STREAM_IDLE_TIMEOUT_MS?: string;
   /** First retry backoff in milliseconds (doubled per retry, with jitter). */
   UPSTREAM_RETRY_BASE_MS?: string;
 }

@@ -90,6 +90,11 @@ async function openCall(req: CallRequest): Promise<OpenedCall> {
   }
 }
 
+const streamTimers = (env: Env) => ({
+  keepaliveMs: Number(env.KEEPALIVE_MS ?? 15_000),
+  idleTimeoutMs: Number(env.STREAM_IDLE_TIMEOUT_MS ?? 60_000),
+});
+
 /** Streams the answer to the client as SSE; the books are written after it closes. */
 export async function streamCall(req: CallRequest, headers: Record<string, string> = {}): Promise<Response> {
   const opened = await openCall(req);
@@ -104,6 +109,7 @@ export async function streamCall(req: CallRequest, headers: Record<string, strin
     transcoder: req.includeUsage === false ? withoutUsageChunk(transcoder) : transcoder,
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
+    ...streamTimers(req.env),
   }).then((outcome) => settle(req, opened.callId, outcome, opened));
   req.executionCtx.waitUntil(done);
   return new Response(readable, { headers: { ...SSE_HEADERS, 'x-call-id': opened.callId, ...headers } });
@@ -118,6 +124,7 @@ export async function collectCall(req: CallRequest) {
     transcoder: opened.provider.transcoder?.(opened.target),
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
+    ...streamTimers(req.env),
   });
   // The caller reads the job right after this answer, so the books are written first.
   await settle(req, opened.callId, outcome, opened);

@@ -2,7 +2,8 @@ import type { ErrorBody } from '../errors';
 import type { Transcoder } from '../providers/types';
 import type { Completion } from './chunks';
 import { parseOpenAIStream } from './parse-openai';
-import { encodeError } from './sse';
+import { KEEPALIVE, encodeError } from './sse';
+import { Watchdog } from './watchdog';
 
 export type CallStatus = 'success' | 'error' | 'client_aborted';
 
@@ -23,6 +24,10 @@ export interface PumpOptions {
   startedAt: number;
   /** Aborted when the client goes away (request.signal, or the response stream cancelled). */
   clientSignal: AbortSignal;
+  /** Comment keep-alives before the first upstream byte, every this many ms. */
+  keepaliveMs: number;
+  /** An upstream silent this long is stalled: the stream ends with an error event. */
+  idleTimeoutMs: number;
 }
 
 class ClientGone extends Error {}
@@ -45,6 +50,16 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
 
   const onClientGone = () => void reader.cancel('client disconnected').catch(() => {});
   clientSignal.addEventListener('abort', onClientGone, { once: true });
+  let stalled = false;
+  const watchdog = new Watchdog({
+    keepaliveMs: opts.keepaliveMs,
+    idleMs: opts.idleTimeoutMs,
+    onKeepalive: () => void writer?.write(KEEPALIVE).catch(() => {}),
+    onIdle: () => {
+      stalled = true;
+      void reader.cancel('upstream stalled').catch(() => {});
+    },
+  });
 
   const send = async (bytes: Uint8Array) => {
     // OpenAI-format bytes are kept to be parsed once at the end; a transcoder keeps its own tally.
@@ -61,15 +76,16 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      watchdog.touch();
       ttftMs ??= Date.now() - startedAt;
       const out = transcoder ? transcoder.push(value) : value;
       if (out && out.byteLength > 0) await send(out);
     }
-    const tail = transcoder?.flush();
+    const tail = stalled ? null : transcoder?.flush();
     if (tail && tail.byteLength > 0) await send(tail);
   } catch (err) {
     if (err instanceof ClientGone || clientSignal.aborted) clientGone = true;
-    else
+    else if (!stalled)
       failure = {
         message: `Upstream stream failed: ${describe(err)}`,
         type: 'upstream_error',
@@ -77,8 +93,16 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
         param: null,
       };
   } finally {
+    watchdog.stop();
     clientSignal.removeEventListener('abort', onClientGone);
   }
+  if (stalled && !clientGone)
+    failure = {
+      message: `Upstream sent nothing for ${opts.idleTimeoutMs} ms`,
+      type: 'upstream_error',
+      code: 'upstream_idle_timeout',
+      param: null,
+    };
 
   if (clientGone) await reader.cancel('client disconnected').catch(() => {});
 

@@ -118,3 +118,16 @@ export async function fakeModelWithFallbacks(scenario: string, fallbacks: string
   await env.DB.prepare('UPDATE models SET fallbacks = ? WHERE alias = ?').bind(JSON.stringify(fallbacks), alias).run();
   return alias;
 }
+
+/** What the fake upstream's slow stream saw of its client. */
+export async function upstreamStreams(needle: string) {
+  const res = await fetch(`${env.UPSTREAM_URL}/_streams?contains=${encodeURIComponent(needle)}`);
+  return (await res.json()) as {
+    written: number;
+    total: number;
+    closedEarly: boolean;
+    lastWriteAt: number;
+    closedAt: number | null;
+    gapMs: number;
+  }[];
+}

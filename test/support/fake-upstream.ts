@@ -25,6 +25,18 @@ const streamHead = (res: ServerResponse) =>
 
 const seen = new Set<string>();
 
+/** What a slow stream saw of its client, for the disconnect tests. */
+export interface StreamStats {
+  marker: string;
+  written: number;
+  total: number;
+  closedEarly: boolean;
+  lastWriteAt: number;
+  closedAt: number | null;
+  gapMs: number;
+}
+const streamStats: StreamStats[] = [];
+
 const scenarios: Record<string, Scenario> = {
   /** A well-behaved stream, each event in its own write. */
   async answer(_req, res, body) {
@@ -92,6 +104,51 @@ const scenarios: Record<string, Scenario> = {
     res.write(ev([], { usage: { prompt_tokens: 20, completion_tokens: 9, total_tokens: 29 } }));
     res.end('data: [DONE]\n\n');
   },
+  /** 30 tokens 100 ms apart; notes when the connection closes under it. */
+  async slow(_req, res, body) {
+    streamHead(res);
+    const model = String(body.model);
+    const stats: StreamStats = {
+      marker: JSON.stringify(body.messages),
+      written: 0,
+      total: 30,
+      closedEarly: false,
+      lastWriteAt: Date.now(),
+      closedAt: null,
+      gapMs: 100,
+    };
+    streamStats.push(stats);
+    res.on('close', () => {
+      stats.closedAt = Date.now();
+      stats.closedEarly = stats.written < stats.total;
+    });
+    res.write(`data: ${answerEvents(model)[0]}\n\n`);
+    for (let i = 0; i < stats.total && !res.destroyed; i++) {
+      await sleep(stats.gapMs);
+      if (res.destroyed) break;
+      res.write(
+        `data: ${JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta: { content: ` t${i}` }, finish_reason: null }] })}\n\n`,
+      );
+      stats.written++;
+      stats.lastWriteAt = Date.now();
+    }
+    if (!res.destroyed) res.end(`data: ${answerEvents(model).slice(4).join('\n\ndata: ')}\n\n`);
+  },
+  /** Headers at once, the first token only after 350 ms. */
+  async 'slow-first'(_req, res, body) {
+    streamHead(res);
+    res.flushHeaders();
+    await sleep(350);
+    for (const e of answerEvents(String(body.model))) res.write(`data: ${e}\n\n`);
+    res.end();
+  },
+  /** One token, then silence for 3 s. */
+  async stall(_req, res, body) {
+    streamHead(res);
+    res.write(`data: ${answerEvents(String(body.model))[1]}\n\n`);
+    await sleep(3000);
+    res.end();
+  },
   async 'status-503'(_req, res) {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
     res.end(JSON.stringify({ error: { message: 'Service unavailable' } }));
@@ -136,6 +193,11 @@ export async function startFakeUpstream(port = 0): Promise<FakeUpstream> {
       const needle = new URL(req.url, 'http://x').searchParams.get('contains') ?? '';
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(recorded.filter((r) => JSON.stringify(r.body).includes(needle))));
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/_streams')) {
+      const needle = new URL(req.url, 'http://x').searchParams.get('contains') ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(streamStats.filter((st) => st.marker.includes(needle))));
     }
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     recorded.push({ path: req.url ?? '', headers: req.headers, body });

@@ -1,0 +1,90 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import {
+  books,
+  callRows,
+  eventually,
+  fakeModel,
+  post,
+  readSSE,
+  setupTeam,
+  upstreamStreams,
+  user,
+} from '../support/api';
+
+const firstCall = (jobId: string) =>
+  eventually(async () => {
+    const rows = await callRows(jobId);
+    return rows[0] ?? null;
+  });
+
+describe('faults around a stream', () => {
+  it('client disconnects mid-stream: the upstream is closed before its next chunk, the books keep the partial call', async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('slow');
+    const marker = crypto.randomUUID();
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'x', model, messages: user(marker) },
+      key,
+    );
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(' t2')) text += decoder.decode((await reader.read()).value, { stream: true });
+    await reader.cancel();
+
+    const [seen] = await eventually(async () => {
+      const s = await upstreamStreams(marker);
+      return s[0]?.closedAt ? s : null;
+    });
+    expect(seen!.closedEarly).toBe(true);
+    expect(seen!.written).toBeLessThan(seen!.total);
+    // Closed before the next chunk was due.
+    expect(seen!.closedAt! - seen!.lastWriteAt).toBeLessThan(seen!.gapMs);
+
+    const jobId = res.headers.get('x-job-id')!;
+    const call = await firstCall(jobId);
+    expect(call.status).toBe('client_aborted');
+    expect(String(call.content)).toMatch(/^ t0 t1 t2/);
+    const job = await eventually(() =>
+      env.DB.prepare("SELECT status, credits_charged FROM jobs WHERE id = ? AND status != 'pending'")
+        .bind(jobId)
+        .first(),
+    );
+    expect(job).toEqual({ status: 'cancelled', credits_charged: 0 });
+    expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
+  });
+
+  it('a slow first token gets SSE comment keep-alives until it arrives', async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('slow-first');
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'x', model, messages: user('x') },
+      key,
+    );
+    const { raw, data } = await readSSE(res);
+    const pings = raw.slice(0, raw.indexOf('data: ')).match(/: ping\n\n/g) ?? [];
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+    // None after the first byte.
+    expect(raw.slice(raw.indexOf('data: '))).not.toContain(': ping');
+    expect(data.at(-1)).toBe('[DONE]');
+  });
+
+  it('an upstream silent for STREAM_IDLE_TIMEOUT_MS ends with an in-band error; the call is an error, nothing charged', async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('stall');
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'x', model, messages: user('x') },
+      key,
+    );
+    const { data } = await readSSE(res);
+    expect(JSON.parse(data[0]!).choices[0].delta.content).toBe('Héllo');
+    expect(JSON.parse(data.at(-1)!).error.code).toBe('upstream_idle_timeout');
+    const call = await firstCall(res.headers.get('x-job-id')!);
+    expect(call).toMatchObject({ status: 'error', content: 'Héllo' });
+    expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
+  });
+});
