@@ -1,3 +1,5 @@
+import { anthropic } from './anthropic';
+import { gemini } from './gemini';
 import { mock } from './mock';
 import { openai } from './openai';
 import type { Provider } from './types';
@@ -6,4 +8,6 @@ import type { Provider } from './types';
 export const providers: Record<string, Provider> = {
   mock,
   openai,
+  anthropic,
+  gemini,
 };

@@ -1,11 +1,69 @@
 /**
  * Anthropic- and Gemini-format behaviour of the fake upstream, chosen by request path and
  * model. Returns null for OpenAI-format requests, which fake-upstream.ts answers itself.
+ *
+ * Anthropic: `POST /v1/messages`, scenario by `body.model`. Gemini: `POST
+ * /v1beta/models/<scenario>:streamGenerateContent?alt=sse`. Scenarios: `text` (also the
+ * default), `tool`, `error` (an in-band error event), `status-429`, `status-500`.
  */
+import type { ServerResponse } from 'node:http';
+import {
+  anthropicError,
+  anthropicRateLimited,
+  anthropicServerError,
+  anthropicText,
+  anthropicTool,
+} from '../providers/fixtures/anthropic';
+import {
+  geminiError,
+  geminiRateLimited,
+  geminiServerError,
+  geminiText,
+  geminiTool,
+} from '../providers/fixtures/gemini';
 import type { Scenario } from './fake-upstream';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Each event in its own write, a little apart, as a real stream arrives. */
+async function stream(res: ServerResponse, events: string[]) {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  for (const e of events) {
+    res.write(e);
+    await sleep(2);
+  }
+  res.end();
+}
+
+function failWith(status: number, body: object, headers: Record<string, string> = {}): Scenario {
+  return async (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+}
+
+type Wire = (model: string) => string[];
+
+function family(streams: Record<string, Wire>, rateLimited: object, serverError: object) {
+  return (scenario: string): Scenario => {
+    // A Retry-After longer than Sluice waits for: no retry, the client gets the 429 at once.
+    if (scenario === 'status-429') return failWith(429, rateLimited, { 'retry-after': '7' });
+    if (scenario === 'status-500') return failWith(500, serverError);
+    const wire = streams[scenario] ?? streams.text!;
+    return (_req, res) => stream(res, wire(scenario));
+  };
+}
+
+const anthropic = family(
+  { text: anthropicText, tool: anthropicTool, error: anthropicError },
+  anthropicRateLimited,
+  anthropicServerError,
+);
+const gemini = family({ text: geminiText, tool: geminiTool, error: geminiError }, geminiRateLimited, geminiServerError);
+
 export function providerScenario(path: string, body: Record<string, unknown>): Scenario | null {
-  void path;
-  void body;
+  if (path === '/v1/messages') return anthropic(String(body.model));
+  const model = /\/models\/([^/:?]+):streamGenerateContent/.exec(path)?.[1];
+  if (model !== undefined) return gemini(decodeURIComponent(model));
   return null;
 }

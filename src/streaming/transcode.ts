@@ -1,0 +1,160 @@
+import { createParser } from 'eventsource-parser';
+import type { Transcoder } from '../providers/types';
+import { CompletionAccumulator } from './accumulate';
+import type { ChatCompletionChunk, ChunkChoice, Completion, FinishReason, Usage } from './chunks';
+import { DONE, encodeData, encodeError } from './sse';
+
+export type Delta = ChunkChoice['delta'];
+type StreamError = NonNullable<Completion['error']>;
+
+/**
+ * Writes OpenAI `chat.completion.chunk` events for one transcoded stream and folds each into
+ * the completion it spells out, so the books never re-parse what went to the client.
+ */
+export class ChunkEmitter {
+  readonly acc = new CompletionAccumulator();
+  /** Set by the provider from its first event (its message or response id). */
+  id = '';
+
+  constructor(
+    readonly model: string,
+    readonly created: number,
+  ) {}
+
+  chunk(delta: Delta, finishReason: FinishReason | null = null): Uint8Array {
+    const chunk: ChatCompletionChunk = {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    };
+    this.acc.add(chunk);
+    return encodeData(chunk);
+  }
+
+  /** The closing usage chunk (`choices: []`), as OpenAI sends with `include_usage`. */
+  usage(usage: Usage): Uint8Array {
+    const chunk: ChatCompletionChunk = {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [],
+      usage,
+    };
+    this.acc.add(chunk);
+    return encodeData(chunk);
+  }
+
+  done(): Uint8Array {
+    this.acc.markDone();
+    return DONE;
+  }
+
+  /** The provider's in-band error, in the shape OpenAI SDKs raise as an APIError. */
+  error(error: StreamError): Uint8Array {
+    this.acc.markError(error);
+    return encodeError({
+      error: { message: error.message, type: 'upstream_error', code: error.code ?? null, param: null },
+    });
+  }
+}
+
+/**
+ * What a provider contributes: its reading of one SSE `data:` payload (`E` is the provider's
+ * event shape, trusted as parsed), and of the end of the stream.
+ */
+export interface EventHandler<E> {
+  /** Bytes to send for one parsed event; `fail` ends the stream with an in-band error. */
+  onEvent(event: E, fail: (error: StreamError) => Uint8Array): Uint8Array | Uint8Array[] | null;
+  /** Bytes the end of the stream implies (not called after an error). */
+  onEnd?(): Uint8Array | Uint8Array[] | null;
+}
+
+/**
+ * A Transcoder over SSE: decodes bytes (UTF-8 split anywhere), splits events with
+ * eventsource-parser, JSON-parses each `data:` once and hands it to the provider. The first
+ * error (the provider's own or malformed JSON) goes out in-band and everything after it is
+ * ignored, so the client never sees chunks after an error or a `[DONE]` after a failure.
+ */
+export function sseTranscoder<E>(emitter: ChunkEmitter, handler: EventHandler<E>): Transcoder {
+  const decoder = new TextDecoder();
+  let out: Uint8Array[] = [];
+  let failed = false;
+
+  const emit = (bytes: Uint8Array | Uint8Array[] | null) => {
+    if (!bytes) return;
+    if (Array.isArray(bytes)) out.push(...bytes);
+    else out.push(bytes);
+  };
+  const fail = (error: StreamError) => {
+    failed = true;
+    return emitter.error(error);
+  };
+  const parser = createParser({
+    onEvent(event) {
+      if (failed) return;
+      let json: unknown;
+      try {
+        json = JSON.parse(event.data);
+      } catch {
+        return emit(fail({ message: 'Upstream sent malformed JSON in its stream', code: 'upstream_malformed' }));
+      }
+      if (json && typeof json === 'object') emit(handler.onEvent(json as E, fail));
+    },
+  });
+  const drain = (): Uint8Array | null => {
+    if (out.length === 0) return null;
+    const bytes = out.length === 1 ? out[0]! : concat(out);
+    out = [];
+    return bytes;
+  };
+
+  return {
+    push(bytes) {
+      parser.feed(decoder.decode(bytes, { stream: true }));
+      return drain();
+    },
+    flush() {
+      parser.feed(decoder.decode());
+      // A final event without its blank line still counts.
+      parser.feed('\n\n');
+      if (!failed) emit(handler.onEnd?.() ?? null);
+      return drain();
+    },
+    result: () => emitter.acc.result(),
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return all;
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// Request-side helpers shared by the providers that transcode.
+
+/** Text of an OpenAI message content: the string, or its text parts one per line. */
+export function contentText(content: string | { type: string; [k: string]: unknown }[] | null | undefined): string {
+  if (content == null) return '';
+  if (typeof content === 'string') return content;
+  return content
+    .filter((p) => p.type === 'text' && typeof p.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n');
+}
+
+/** `data:image/png;base64,...` split into its media type and base64 payload; null for other URLs. */
+export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
+  const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  return m ? { mediaType: m[1]!, data: m[2]! } : null;
+}
