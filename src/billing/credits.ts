@@ -5,16 +5,20 @@
  * of its active holds. Guards live in the SQL itself, so concurrent requests cannot
  * overspend: D1 runs one write transaction at a time, and a CHECK constraint on `teams`
  * refuses an overdrawn balance outright.
+ *
+ * Two kinds of hold: a job's own (`call_id` null; `job_based` teams, captured by a completed
+ * job as one `charge` row) and a call's (consumption modes; settled by that call as one
+ * `usage` row for what it really cost). Each hold is settled only by its owner.
  */
-import { stmt } from '../db/raw';
 import { sql } from 'drizzle-orm';
+import { stmt } from '../db/raw';
 import type { Db } from '../env';
 import { newId } from '../lib/crypto';
 
 /**
- * Holds the team's per-job credits for a job inserted earlier in the same batch (the team
- * is the job's). Does nothing when that insert was refused, so callers only check the
- * insert's result.
+ * Holds a `job_based` team's per-job credits for a job inserted earlier in the same batch
+ * (the team is the job's). Does nothing when that insert was refused or the team is metered
+ * per call, so callers only check the insert's result.
  */
 export function holdForJob(db: Db, jobId: string, now: number) {
   const holdId = newId('hold');
@@ -25,7 +29,7 @@ export function holdForJob(db: Db, jobId: string, now: number) {
       INSERT INTO credit_holds (id, team_id, job_id, amount, status, created_at)
       SELECT ${holdId}, t.id, j.id, t.credits_per_job, 'active', ${now}
       FROM jobs j JOIN teams t ON t.id = j.team_id
-      WHERE j.id = ${jobId} AND t.credits_per_job > 0`,
+      WHERE j.id = ${jobId} AND t.budget_mode = 'job_based' AND t.credits_per_job > 0`,
     ),
     stmt(
       db,
@@ -37,20 +41,20 @@ export function holdForJob(db: Db, jobId: string, now: number) {
 }
 
 /**
- * Settles a job's active holds after the job row reached a terminal status earlier in the
- * same batch: `completed` captures them into one `charge` ledger row, `failed`/`cancelled`
- * release them. A second settle finds no active hold and changes nothing, which is what
- * makes `complete` idempotent.
+ * Settles a job's own holds after the job row reached a terminal status earlier in the same
+ * batch: `completed` captures them into one `charge` ledger row, `failed`/`cancelled` release
+ * them. A second settle finds no active hold and changes nothing, which is what makes
+ * `complete` idempotent.
  */
 export function settleJobHolds(db: Db, teamId: string, jobId: string, now: number) {
-  const active = sql`(SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE job_id = ${jobId} AND status = 'active')`;
+  const active = sql`(SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE job_id = ${jobId} AND call_id IS NULL AND status = 'active')`;
   const jobStatus = sql`(SELECT status FROM jobs WHERE id = ${jobId})`;
   return [
     stmt(
       db,
       sql`
-      UPDATE jobs SET credits_charged = ${active}
-      WHERE id = ${jobId} AND status = 'completed' AND credits_charged = 0`,
+      UPDATE jobs SET credits_charged = credits_charged + ${active}
+      WHERE id = ${jobId} AND status = 'completed'`,
     ),
     stmt(
       db,
@@ -72,7 +76,64 @@ export function settleJobHolds(db: Db, teamId: string, jobId: string, now: numbe
       sql`
       UPDATE credit_holds
       SET status = CASE WHEN ${jobStatus} = 'completed' THEN 'captured' ELSE 'released' END, settled_at = ${now}
-      WHERE job_id = ${jobId} AND status = 'active' AND ${jobStatus} IN ('completed', 'failed', 'cancelled')`,
+      WHERE job_id = ${jobId} AND call_id IS NULL AND status = 'active'
+        AND ${jobStatus} IN ('completed', 'failed', 'cancelled')`,
+    ),
+  ] as const;
+}
+
+/**
+ * Settles one call in a consumption mode: releases its hold and charges what the call really
+ * cost as one `usage` ledger row. The charge never takes the team below zero available
+ * credits (anything it could not cover is named in the row's reason), and the unique index
+ * on usage rows per call makes a repeated settle a no-op.
+ */
+export function settleCallHold(
+  db: Db,
+  call: { teamId: string; jobId: string; callId: string; credits: number },
+  now: number,
+) {
+  const hold = sql`(SELECT amount FROM credit_holds WHERE call_id = ${call.callId} AND status = 'active')`;
+  const charged = sql`(SELECT -amount FROM credit_ledger WHERE call_id = ${call.callId} AND kind = 'usage')`;
+  const ledgerId = newId('led');
+  return [
+    stmt(
+      db,
+      sql`
+      UPDATE teams SET credits_held = credits_held - ${hold}
+      WHERE id = ${call.teamId} AND ${hold} IS NOT NULL`,
+    ),
+    stmt(
+      db,
+      sql`
+      UPDATE credit_holds SET status = 'released', settled_at = ${now}
+      WHERE call_id = ${call.callId} AND status = 'active'`,
+    ),
+    stmt(
+      db,
+      sql`
+      INSERT INTO credit_ledger (id, team_id, job_id, call_id, kind, amount, reason, created_at)
+      SELECT ${ledgerId}, t.id, ${call.jobId}, ${call.callId}, 'usage',
+        -min(${call.credits}, t.credits_balance - t.credits_held),
+        CASE WHEN ${call.credits} > t.credits_balance - t.credits_held
+          THEN 'call usage; ' || (${call.credits} - (t.credits_balance - t.credits_held)) || ' credits not covered'
+          ELSE 'call usage' END,
+        ${now}
+      FROM teams t
+      WHERE t.id = ${call.teamId} AND ${call.credits} > 0
+        AND NOT EXISTS (SELECT 1 FROM credit_ledger WHERE call_id = ${call.callId} AND kind = 'usage')`,
+    ),
+    stmt(
+      db,
+      sql`
+      UPDATE teams SET credits_balance = credits_balance - ${charged}
+      WHERE id = ${call.teamId} AND EXISTS (SELECT 1 FROM credit_ledger WHERE id = ${ledgerId})`,
+    ),
+    stmt(
+      db,
+      sql`
+      UPDATE jobs SET credits_charged = credits_charged + ${charged}
+      WHERE id = ${call.jobId} AND EXISTS (SELECT 1 FROM credit_ledger WHERE id = ${ledgerId})`,
     ),
   ] as const;
 }

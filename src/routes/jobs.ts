@@ -16,7 +16,11 @@ import {
   LlmCallResponse,
 } from '../schemas/jobs';
 import type { ChatParams } from '../schemas/chat';
-import { type CallRequest, collectCall, loadCallContext, modelAlias, streamCall } from '../services/calls';
+import { admitCall, type Admitted } from '../services/admission';
+import { type CallRequest, collectCall, modelAlias, streamCall } from '../services/calls';
+import { newId } from '../lib/crypto';
+import type { Usage } from '../streaming/chunks';
+import type { z } from '@hono/zod-openapi';
 import { settled } from '../services/inflight';
 import {
   callView,
@@ -58,8 +62,7 @@ function pickParams(body: ChatParams): ChatParams {
 
 function callRequest(
   c: Context<AppEnv>,
-  job: Pick<Job, 'id' | 'teamId'>,
-  model: Model,
+  admitted: Admitted,
   params: ChatParams,
   stream: boolean,
   autoComplete: boolean,
@@ -69,19 +72,34 @@ function callRequest(
     env: c.env,
     executionCtx: c.executionCtx,
     requestSignal: c.req.raw.signal,
-    jobId: job.id,
-    teamId: job.teamId,
-    model,
+    admitted,
     params,
     stream,
     autoComplete,
   };
 }
 
-function callResult(outcome: PumpOutcome, model: Model) {
+/** Admits a call on a new job (create-and-call) named by the request body. */
+function admitWithNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>) {
+  return admitCall(c.var.db, {
+    keyHash: c.var.keyHash,
+    alias: modelAlias(body, c.env),
+    params: pickParams(body),
+    now: Date.now(),
+    newJob: {
+      id: newId('job'),
+      teamId: body.team_id,
+      jobType: body.job_type,
+      userId: body.user_id ?? null,
+      metadata: body.metadata ?? null,
+    },
+  });
+}
+
+function callResult(outcome: PumpOutcome, usage: Usage, model: Model) {
   const { completion } = outcome;
-  const prompt = completion.usage?.prompt_tokens ?? 0;
-  const completionTokens = completion.usage?.completion_tokens ?? 0;
+  const prompt = usage.prompt_tokens;
+  const completionTokens = usage.completion_tokens;
   return {
     response: {
       content: completion.content,
@@ -132,16 +150,8 @@ jobsApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const alias = modelAlias(body, c.env);
-    const { jobId, model } = await createJob(c.var.db, c.var.keyHash, {
-      teamId: body.team_id,
-      jobType: body.job_type,
-      userId: body.user_id,
-      metadata: body.metadata,
-      model: alias,
-    });
-    const req = callRequest(c, { id: jobId, teamId: body.team_id }, model!, pickParams(body), true, true);
-    return streamCall(req, { 'x-job-id': jobId });
+    const admitted = await admitWithNewJob(c, body);
+    return streamCall(callRequest(c, admitted, pickParams(body), true, true));
   },
 );
 
@@ -157,24 +167,17 @@ jobsApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const alias = modelAlias(body, c.env);
-    const { jobId, model } = await createJob(c.var.db, c.var.keyHash, {
-      teamId: body.team_id,
-      jobType: body.job_type,
-      userId: body.user_id,
-      metadata: body.metadata,
-      model: alias,
-    });
-    const req = callRequest(c, { id: jobId, teamId: body.team_id }, model!, pickParams(body), false, true);
-    const { callId, outcome } = await collectCall(req);
-    const report = await jobReport(c.var.db, jobId, body.team_id);
+    const admitted = await admitWithNewJob(c, body);
+    const jobId = admitted.job.id;
+    const { callId, outcome, usage } = await collectCall(callRequest(c, admitted, pickParams(body), false, true));
+    const report = await jobReport(c.var.db, jobId, admitted.team.id);
     c.header('x-job-id', jobId);
     return c.json(
       {
         job_id: jobId,
         call_id: callId,
         status: report.job.status,
-        ...callResult(outcome, model!),
+        ...callResult(outcome, usage, admitted.model),
         costs: report.costs,
         completed_at: iso(report.job.completedAt),
       },
@@ -196,8 +199,14 @@ jobsApi.openapi(
   async (c) => {
     const { job_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const { job, model } = await loadCallContext(c.var.db, c.var.keyHash, job_id, modelAlias(body, c.env));
-    return streamCall(callRequest(c, job, model, pickParams(body), true, false), { 'x-job-id': job.id });
+    const admitted = await admitCall(c.var.db, {
+      keyHash: c.var.keyHash,
+      alias: modelAlias(body, c.env),
+      params: pickParams(body),
+      now: Date.now(),
+      jobId: job_id,
+    });
+    return streamCall(callRequest(c, admitted, pickParams(body), true, false));
   },
 );
 
@@ -214,9 +223,15 @@ jobsApi.openapi(
   async (c) => {
     const { job_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const { job, model } = await loadCallContext(c.var.db, c.var.keyHash, job_id, modelAlias(body, c.env));
-    const { callId, outcome } = await collectCall(callRequest(c, job, model, pickParams(body), false, false));
-    return c.json({ call_id: callId, ...callResult(outcome, model) }, 200);
+    const admitted = await admitCall(c.var.db, {
+      keyHash: c.var.keyHash,
+      alias: modelAlias(body, c.env),
+      params: pickParams(body),
+      now: Date.now(),
+      jobId: job_id,
+    });
+    const { callId, outcome, usage } = await collectCall(callRequest(c, admitted, pickParams(body), false, false));
+    return c.json({ call_id: callId, ...callResult(outcome, usage, admitted.model) }, 200);
   },
 );
 

@@ -7,7 +7,8 @@ import { virtualKey } from '../middleware/auth';
 import { ErrorResponse } from '../schemas/jobs';
 import { ChatCompletion, ChatCompletionRequest, ModelList } from '../schemas/openai';
 import { collectCall, streamCall } from '../services/calls';
-import { createJob } from '../services/jobs';
+import { admitCall } from '../services/admission';
+import { newId } from '../lib/crypto';
 import { requirePrincipal, selectPrincipal } from '../services/principal';
 
 /**
@@ -55,31 +56,31 @@ openaiCompat.openapi(
       tool_choice: body.tool_choice,
       response_format: body.response_format,
     };
-    const { jobId, model, principal } = await createJob(c.var.db, c.var.keyHash, {
-      teamId: null,
-      jobType: 'chat.completion',
-      userId: body.user ?? null,
-      model: body.model,
+    const admitted = await admitCall(c.var.db, {
+      keyHash: c.var.keyHash,
+      alias: body.model,
+      params,
+      now: Date.now(),
+      newJob: { id: newId('job'), teamId: null, jobType: 'chat.completion', userId: body.user ?? null, metadata: null },
     });
+    const jobId = admitted.job.id;
     const req = {
       db: c.var.db,
       env: c.env,
       executionCtx: c.executionCtx,
       requestSignal: c.req.raw.signal,
-      jobId,
-      teamId: principal.teamId,
-      model: model!,
+      admitted,
       params,
       stream: body.stream === true,
       autoComplete: true,
       includeUsage: body.stream_options?.include_usage === true,
     };
-    if (req.stream) return streamCall(req, { 'x-job-id': jobId });
+    if (req.stream) return streamCall(req);
 
-    const { callId, outcome, served } = await collectCall(req);
+    const { callId, outcome, served, usage } = await collectCall(req);
     const { completion } = outcome;
-    const prompt = completion.usage?.prompt_tokens ?? 0;
-    const completionTokens = completion.usage?.completion_tokens ?? 0;
+    const prompt = usage.prompt_tokens;
+    const completionTokens = usage.completion_tokens;
     c.header('x-job-id', jobId);
     c.header('x-call-id', callId);
     return c.json(

@@ -1,19 +1,21 @@
-import { stmt } from '../db/raw';
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import { settleCallHold } from '../billing/credits';
+import { callCredits } from '../billing/metering';
 import { costUsd } from '../billing/pricing';
-import { jobs, llmCalls, type Model } from '../db/schema';
+import { estimateUsage } from '../billing/tokens';
+import { stmt } from '../db/raw';
+import { type Model, llmCalls } from '../db/schema';
 import type { Db, Env } from '../env';
-import { ApiError, conflict } from '../errors';
-import { newId } from '../lib/crypto';
+import { ApiError } from '../errors';
 import type { ChatParams } from '../schemas/chat';
+import type { Usage } from '../streaming/chunks';
 import { type PumpOutcome, pump } from '../streaming/pump';
 import { SSE_HEADERS } from '../streaming/sse';
 import { withoutUsageChunk } from '../streaming/usage-filter';
+import { type Admitted, countTokens, releaseSlot } from './admission';
 import { track } from './inflight';
+import { finishJobStatements } from './jobs';
 import { type OpenedUpstream, UpstreamFailure, openUpstream } from './upstream';
-import { requireModel, selectModel } from './models';
-import { finishJobStatements, requireJob, selectJob } from './jobs';
-import { requirePrincipal, selectPrincipal } from './principal';
 
 export interface CallRequest {
   db: Db;
@@ -21,9 +23,8 @@ export interface CallRequest {
   executionCtx: Pick<ExecutionContext, 'waitUntil'>;
   /** Fires when the client disconnects (with the `enable_request_signal` flag). */
   requestSignal: AbortSignal;
-  jobId: string;
-  teamId: string;
-  model: Model;
+  /** What admission decided: the call's id, key, team, model and job. */
+  admitted: Admitted;
   params: ChatParams;
   stream: boolean;
   /** create-and-call: the job finishes with its only call. */
@@ -34,22 +35,7 @@ export interface CallRequest {
 
 export const modelAlias = (params: ChatParams, env: Env) => params.model ?? env.DEFAULT_MODEL ?? 'mock';
 
-/** Everything a call on an existing job needs, read in one D1 round trip. */
-export async function loadCallContext(db: Db, keyHash: string, jobId: string, alias: string) {
-  const [principalRows, jobRows, modelRows] = await db.batch([
-    selectPrincipal(db, keyHash),
-    selectJob(db, jobId),
-    selectModel(db, alias),
-  ]);
-  const principal = requirePrincipal(principalRows);
-  const job = requireJob(jobRows, principal, jobId);
-  if (job.status !== 'pending' && job.status !== 'in_progress')
-    throw conflict(`Job '${jobId}' is ${job.status}; it accepts no more calls`, 'job_not_active');
-  return { principal, job, model: requireModel(modelRows, alias) };
-}
-
 interface OpenedCall extends OpenedUpstream {
-  callId: string;
   startedAt: number;
   abort: AbortController;
 }
@@ -60,22 +46,12 @@ interface OpenedCall extends OpenedUpstream {
  * was streamed, so nothing is charged.
  */
 async function openCall(req: CallRequest): Promise<OpenedCall> {
-  const callId = newId('call');
   const startedAt = Date.now();
   const abort = new AbortController();
   req.requestSignal.addEventListener('abort', () => abort.abort(), { once: true });
   try {
-    const opened = await openUpstream(req.db, req.env, req.model, req.params, abort.signal);
-    if (!req.autoComplete) {
-      req.executionCtx.waitUntil(
-        req.db
-          .update(jobs)
-          .set({ status: 'in_progress' })
-          .where(and(eq(jobs.id, req.jobId), eq(jobs.status, 'pending')))
-          .run(),
-      );
-    }
-    return { ...opened, callId, startedAt, abort };
+    const opened = await openUpstream(req.db, req.env, req.admitted.model, req.params, abort.signal);
+    return { ...opened, startedAt, abort };
   } catch (err) {
     if (!(err instanceof UpstreamFailure)) throw err;
     const outcome: PumpOutcome = {
@@ -85,7 +61,7 @@ async function openCall(req: CallRequest): Promise<OpenedCall> {
       latencyMs: Date.now() - startedAt,
       error: err.error.toJSON().error,
     };
-    req.executionCtx.waitUntil(settle(req, callId, outcome, { model: err.model, attempts: err.attempts }));
+    req.executionCtx.waitUntil(settle(req, outcome, { model: err.model, attempts: err.attempts }));
     throw err.error;
   }
 }
@@ -110,9 +86,11 @@ export async function streamCall(req: CallRequest, headers: Record<string, strin
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
     ...streamTimers(req.env),
-  }).then((outcome) => settle(req, opened.callId, outcome, opened));
+  }).then((outcome) => settle(req, outcome, opened));
   req.executionCtx.waitUntil(done);
-  return new Response(readable, { headers: { ...SSE_HEADERS, 'x-call-id': opened.callId, ...headers } });
+  return new Response(readable, {
+    headers: { ...SSE_HEADERS, 'x-call-id': req.admitted.callId, 'x-job-id': req.admitted.job.id, ...headers },
+  });
 }
 
 /** Runs the call to its end and returns the whole answer (non-streaming endpoints). */
@@ -127,72 +105,86 @@ export async function collectCall(req: CallRequest) {
     ...streamTimers(req.env),
   });
   // The caller reads the job right after this answer, so the books are written first.
-  await settle(req, opened.callId, outcome, opened);
+  const usage = await settle(req, outcome, opened);
   if (outcome.status !== 'success') {
     const e = outcome.error!;
     throw new ApiError(502, 'upstream_error', e.code ?? 'upstream_error', e.message);
   }
-  return { callId: opened.callId, outcome, served: opened.model };
+  return { callId: req.admitted.callId, outcome, usage, served: opened.model };
+}
+
+/** The provider's usage when it sent one (zeros included), else counted with the tokenizer. */
+async function resolveUsage(req: CallRequest, outcome: PumpOutcome): Promise<{ usage: Usage; estimated: boolean }> {
+  const { completion } = outcome;
+  if (completion.usage) return { usage: completion.usage, estimated: false };
+  const nothing = !completion.content && !completion.toolCalls.length && outcome.ttftMs === null;
+  if (nothing) return { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, estimated: false };
+  return { usage: await estimateUsage(req.params, completion), estimated: true };
 }
 
 /**
- * Writes the call row (and, for create-and-call, finishes the job and settles its credit)
- * in one batch. Runs under waitUntil for streams, so a disconnect cannot lose it.
+ * Writes the books for a finished call in one batch: the call row; the call's credits in
+ * consumption modes (charged on success and on a client disconnect, for what was produced;
+ * never for an upstream failure); its concurrency slot and token count; and, for
+ * create-and-call, the job's end and the job's credit. Runs under waitUntil for streams, so a
+ * disconnect cannot lose it. Resolves to the usage recorded.
  */
-function settle(
+async function settle(
   req: CallRequest,
-  callId: string,
   outcome: PumpOutcome,
   served: { model: Model; attempts: number },
-): Promise<unknown> {
-  const { db } = req;
+): Promise<Usage> {
+  const { db, admitted } = req;
+  const { callId, job, team } = admitted;
   const model = served.model;
   const { completion } = outcome;
-  const usage = completion.usage;
-  const promptTokens = usage?.prompt_tokens ?? 0;
-  const completionTokens = usage?.completion_tokens ?? 0;
-  const now = Date.now();
-  const row = {
-    id: callId,
-    jobId: req.jobId,
-    teamId: req.teamId,
-    model: req.model.alias,
-    provider: model.provider,
-    upstreamModel: model.upstreamModel,
-    servedBy: model.alias,
-    attempts: served.attempts,
-    purpose: req.params.purpose ?? null,
-    status: outcome.status,
-    stream: req.stream,
-    content: completion.content,
-    toolCalls: completion.toolCalls.length ? completion.toolCalls : null,
-    finishReason: completion.finishReason,
-    promptTokens,
-    completionTokens,
-    usageSource: usage ? ('provider' as const) : ('estimated' as const),
-    costUsd: costUsd(model, { prompt_tokens: promptTokens, completion_tokens: completionTokens }),
-    ttftMs: outcome.ttftMs,
-    latencyMs: outcome.latencyMs,
-    error: outcome.error?.message ?? null,
-    createdAt: now,
-  };
-  const jobStatus = outcome.status === 'success' ? 'completed' : outcome.status === 'error' ? 'failed' : 'cancelled';
-  const work = req.autoComplete
-    ? db.batch([
-        db.insert(llmCalls).values(row),
-        ...finishJobStatements(db, req.teamId, req.jobId, jobStatus, now, {
-          errorMessage: outcome.error?.message ?? null,
-        }),
-      ])
-    : db.batch([
-        db.insert(llmCalls).values(row),
-        stmt(db, sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${req.jobId} AND status = 'pending'`),
-      ]);
-  const logged = work.catch((err) => {
+  let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  let estimated = false;
+  const work = (async () => {
+    ({ usage, estimated } = await resolveUsage(req, outcome));
+    const now = Date.now();
+    const row = {
+      id: callId,
+      jobId: job.id,
+      teamId: job.teamId,
+      model: admitted.model.alias,
+      provider: model.provider,
+      upstreamModel: model.upstreamModel,
+      servedBy: model.alias,
+      attempts: served.attempts,
+      purpose: req.params.purpose ?? null,
+      status: outcome.status,
+      stream: req.stream,
+      content: completion.content,
+      toolCalls: completion.toolCalls.length ? completion.toolCalls : null,
+      finishReason: completion.finishReason,
+      promptTokens: usage.prompt_tokens,
+      completionTokens: usage.completion_tokens,
+      usageSource: estimated ? ('estimated' as const) : ('provider' as const),
+      costUsd: costUsd(model, usage),
+      ttftMs: outcome.ttftMs,
+      latencyMs: outcome.latencyMs,
+      error: outcome.error?.message ?? null,
+      createdAt: now,
+    };
+    const billable = outcome.status !== 'error';
+    const credits = billable ? callCredits(team, model, usage) : 0;
+    const jobStatus = outcome.status === 'success' ? 'completed' : outcome.status === 'error' ? 'failed' : 'cancelled';
+    await db.batch([
+      db.insert(llmCalls).values(row),
+      releaseSlot(db, callId),
+      countTokens(db, admitted, usage.total_tokens),
+      ...(req.autoComplete
+        ? finishJobStatements(db, job.teamId, job.id, jobStatus, now, { errorMessage: outcome.error?.message ?? null })
+        : [stmt(db, sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${job.id} AND status = 'pending'`)]),
+      ...settleCallHold(db, { teamId: job.teamId, jobId: job.id, callId, credits }, now),
+    ]);
+  })().catch((err) => {
     // The books must never fail silently: this shows in `wrangler tail` and Workers Logs.
     console.error(
-      JSON.stringify({ msg: 'call bookkeeping failed', call_id: callId, job_id: req.jobId, error: String(err) }),
+      JSON.stringify({ msg: 'call bookkeeping failed', call_id: callId, job_id: job.id, error: String(err) }),
     );
   });
-  return track(req.jobId, logged);
+  await track(job.id, work);
+  return usage;
 }

@@ -5,7 +5,6 @@ import { type Job, type JobStatus, jobs, llmCalls, teams } from '../db/schema';
 import type { Db } from '../env';
 import { conflict, insufficientCredits, notFound } from '../errors';
 import { newId } from '../lib/crypto';
-import { requireModel, selectModel } from './models';
 import { type Principal, requirePrincipal, requireSameTeam, selectPrincipal } from './principal';
 
 export interface CreateJobInput {
@@ -14,25 +13,20 @@ export interface CreateJobInput {
   jobType: string;
   userId?: string | null;
   metadata?: Record<string, unknown> | null;
-  /** When set, the job is only created if this model alias exists (create-and-call). */
-  model?: string;
 }
 
 /**
- * Creates a job and holds its credit in one D1 batch, which also authenticates the key:
- * the insert only happens when the key is valid for the team, the team has the credit
- * available and (for create-and-call) the model exists. When it does not, the batch has
- * written nothing and the reads in it tell which error to return.
+ * Creates a job and holds its credit in one D1 batch, which also authenticates the key: the
+ * insert only happens when the key is valid for the team and the team has the credit available
+ * (a job's credits in `job_based`, at least one credit in the consumption modes, whose calls
+ * hold their own). When it does not, the batch has written nothing and the read in it tells
+ * which error to return. Calls that create their own job go through admission.ts instead.
  */
 export async function createJob(db: Db, keyHash: string, input: CreateJobInput, now = Date.now()) {
   const jobId = newId('job');
   const metadata = input.metadata ? JSON.stringify(input.metadata) : null;
-  const modelGuard = input.model
-    ? sql`AND EXISTS (SELECT 1 FROM models WHERE alias = ${input.model} AND enabled = 1)`
-    : sql``;
-  const [principalRows, modelRows, inserted] = await db.batch([
+  const [principalRows, inserted] = await db.batch([
     selectPrincipal(db, keyHash),
-    selectModel(db, input.model ?? ''),
     stmt(
       db,
       sql`
@@ -41,15 +35,14 @@ export async function createJob(db: Db, keyHash: string, input: CreateJobInput, 
       FROM api_keys k JOIN teams t ON t.id = k.team_id
       WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})
         AND t.id = coalesce(${input.teamId}, k.team_id) AND t.status = 'active'
-        AND t.credits_balance - t.credits_held >= t.credits_per_job ${modelGuard}`,
+        AND t.credits_balance - t.credits_held >= CASE WHEN t.budget_mode = 'job_based' THEN t.credits_per_job ELSE 1 END`,
     ),
     ...holdForJob(db, jobId, now),
   ]);
   const principal = requirePrincipal(principalRows);
   if (input.teamId !== null) requireSameTeam(principal, input.teamId);
-  const model = input.model ? requireModel(modelRows, input.model) : null;
   if (inserted.meta.changes !== 1) throw insufficientCredits();
-  return { jobId, createdAt: now, principal, model };
+  return { jobId, createdAt: now, principal };
 }
 
 /** The job, if it exists and belongs to the caller's team (otherwise 404 / 403). */

@@ -1,0 +1,44 @@
+import type { ChatParams, Message } from '../schemas/chat';
+import type { Completion, Usage } from '../streaming/chunks';
+
+interface Tokenizer {
+  countTokens(text: string): number;
+}
+
+let tokenizer: Promise<Tokenizer> | null = null;
+
+/**
+ * The o200k_base tokenizer (gpt-4o's), loaded on first use only: its rank tables are a separate
+ * ~1 MB (gzip) module that cold starts never evaluate. Counts for other providers' models are
+ * estimates, and are recorded as such.
+ */
+const loadTokenizer = () => (tokenizer ??= import('../tokenizer/o200k.generated.js'));
+
+function text(content: Message['content']): string {
+  if (content == null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((p) => (typeof p.text === 'string' ? p.text : '')).join('\n');
+}
+
+/** Tokens for an answer or prompt when the upstream reported no usage (OpenAI's chat framing included). */
+export async function estimateUsage(params: ChatParams, completion: Completion): Promise<Usage> {
+  const { countTokens } = await loadTokenizer();
+  // Each message costs its text plus ~3 framing tokens; every reply is primed with 3 more.
+  let prompt = 3;
+  for (const m of params.messages) prompt += 3 + countTokens(text(m.content));
+  if (params.tools?.length) prompt += countTokens(JSON.stringify(params.tools));
+  let output = countTokens(completion.content);
+  for (const tc of completion.toolCalls) output += countTokens(tc.function.name) + countTokens(tc.function.arguments);
+  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output };
+}
+
+/**
+ * A quick upper-side guess of a prompt's tokens for credit holds, before the call (no tokenizer
+ * on the request path: one token is rarely shorter than three characters of English or code).
+ */
+export function roughPromptTokens(params: ChatParams): number {
+  let chars = 0;
+  for (const m of params.messages) chars += text(m.content).length + 12;
+  if (params.tools?.length) chars += JSON.stringify(params.tools).length;
+  return Math.ceil(chars / 3);
+}

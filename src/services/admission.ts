@@ -1,0 +1,278 @@
+/**
+ * Admission of one LLM call: authentication, job and model checks, rate limits, the per-team
+ * concurrency cap and credit holds, all in ONE D1 batch (one round trip, one transaction).
+ *
+ * The batch's gate is a row in `active_streams` for the call: it is inserted only when every
+ * rule holds, and the writes after it (the new job, its hold, the call's hold) happen only if
+ * that row exists. Limits are enforced by that SQL; the reads at the end of the batch only
+ * explain a refusal (which error, which `Retry-After`). Rate limits and the concurrency cap live
+ * in D1 rather than in isolate memory so that every isolate sees the same counts, and they join
+ * the batch the call needs anyway, so they cost no extra round trip (a Durable Object would).
+ */
+import { type SQL, eq, sql } from 'drizzle-orm';
+import { holdForJob } from '../billing/credits';
+import { holdEstimate } from '../billing/metering';
+import { roughPromptTokens } from '../billing/tokens';
+import { stmt } from '../db/raw';
+import { type ApiKey, type Job, type Model, type Team, apiKeys, rateWindows, teams } from '../db/schema';
+import type { Db } from '../env';
+import { ApiError, conflict, forbidden, insufficientCredits } from '../errors';
+import { newId } from '../lib/crypto';
+import type { ChatParams } from '../schemas/chat';
+import { requireModel, selectModel } from './models';
+import { requireJob, selectJob } from './jobs';
+import { requirePrincipal, requireSameTeam } from './principal';
+
+/** An in-flight row older than this no longer counts against the concurrency cap (its isolate died). */
+export const STREAM_SLOT_TTL_MS = 10 * 60_000;
+export const RATE_WINDOW_MS = 60_000;
+
+export const windowStart = (now: number) => now - (now % RATE_WINDOW_MS);
+
+export interface NewJob {
+  id: string;
+  /** Null: the key's own team. */
+  teamId: string | null;
+  jobType: string;
+  userId: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface AdmissionRequest {
+  keyHash: string;
+  alias: string;
+  params: ChatParams;
+  now: number;
+  /** A call on an existing job... */
+  jobId?: string;
+  /** ...or on a job created in the same batch (create-and-call, /v1). */
+  newJob?: NewJob;
+}
+
+export interface Admitted {
+  callId: string;
+  key: ApiKey;
+  team: Team;
+  model: Model;
+  job: Pick<Job, 'id' | 'teamId'>;
+  windowStart: number;
+}
+
+/** What one call would hold in a consumption mode, in SQL over teams `t` and models `m`. */
+function callHoldSql(params: ChatParams): SQL {
+  const { promptTokens: p, outputTokens: o } = holdEstimate(roughPromptTokens(params), params.max_tokens);
+  const usd = sql`(((${p} * m.input_price_per_mtok + ${o} * m.output_price_per_mtok) / 1000000.0) * t.credits_per_dollar)`;
+  return sql`(CASE t.budget_mode
+    WHEN 'consumption_tokens' THEN max(1, (${p + o} + t.tokens_per_credit - 1) / t.tokens_per_credit)
+    WHEN 'consumption_usd' THEN max(1, CAST(${usd} AS INTEGER) + (${usd} > CAST(${usd} AS INTEGER)))
+    ELSE 0 END)`;
+}
+
+const allowed = (column: SQL, alias: string) =>
+  sql`(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${alias}))`;
+
+export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted> {
+  const { keyHash, alias, now, newJob } = req;
+  const callId = newId('call');
+  const w = windowStart(now);
+  const hold = callHoldSql(req.params);
+  const jobId = newJob?.id ?? req.jobId!;
+  const teamOf = newJob
+    ? sql`coalesce(${newJob.teamId}, k.team_id)`
+    : sql`(SELECT team_id FROM jobs WHERE id = ${jobId})`;
+  const jobOk = newJob
+    ? sql`1`
+    : sql`EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId} AND team_id = t.id AND status IN ('pending', 'in_progress'))`;
+  const creditsNeeded = newJob
+    ? sql`CASE WHEN t.budget_mode = 'job_based' THEN t.credits_per_job ELSE ${hold} END`
+    : hold;
+  const count = (scope: SQL, column: 'requests' | 'tokens') =>
+    sql`coalesce((SELECT ${sql.raw(column)} FROM rate_windows WHERE scope = ${scope} AND window_start = ${w}), 0)`;
+  const teamScope = sql`'team:' || t.id`;
+  const keyScope = sql`'key:' || k.id`;
+  const admitted = sql`EXISTS (SELECT 1 FROM active_streams WHERE call_id = ${callId})`;
+  const callHoldId = newId('hold');
+
+  const countRequest = (scope: 'team' | 'key') =>
+    stmt(
+      db,
+      sql`
+      INSERT INTO rate_windows (scope, window_start, requests, tokens)
+      SELECT ${scope === 'team' ? teamScope : keyScope}, ${w}, 1, 0
+      FROM api_keys k JOIN teams t ON t.id = k.team_id
+      WHERE k.key_hash = ${keyHash}
+        AND ${scope === 'team' ? sql`(t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)` : sql`(k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)`}
+      ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`,
+    );
+
+  const results = await db.batch([
+    countRequest('team'),
+    countRequest('key'),
+    // The gate: every rule, in one statement.
+    stmt(
+      db,
+      sql`
+      INSERT INTO active_streams (call_id, team_id, started_at)
+      SELECT ${callId}, t.id, ${now}
+      FROM api_keys k JOIN teams t ON t.id = ${teamOf} JOIN models m ON m.alias = ${alias}
+      WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})
+        AND t.id = k.team_id AND t.status = 'active' AND m.enabled = 1
+        AND ${allowed(sql`t.allowed_models`, alias)} AND ${allowed(sql`k.allowed_models`, alias)}
+        AND ${jobOk}
+        AND (t.rpm_limit IS NULL OR ${count(teamScope, 'requests')} <= t.rpm_limit)
+        AND (k.rpm_limit IS NULL OR ${count(keyScope, 'requests')} <= k.rpm_limit)
+        AND (t.tpm_limit IS NULL OR ${count(teamScope, 'tokens')} < t.tpm_limit)
+        AND (k.tpm_limit IS NULL OR ${count(keyScope, 'tokens')} < k.tpm_limit)
+        AND (t.max_concurrent_streams IS NULL OR (SELECT count(*) FROM active_streams
+              WHERE team_id = t.id AND started_at > ${now - STREAM_SLOT_TTL_MS}) < t.max_concurrent_streams)
+        AND t.credits_balance - t.credits_held >= ${creditsNeeded}`,
+    ),
+    ...(newJob
+      ? [
+          stmt(
+            db,
+            sql`
+            INSERT INTO jobs (id, team_id, key_id, job_type, user_id, status, metadata, created_at)
+            SELECT ${newJob.id}, s.team_id, k.id, ${newJob.jobType}, ${newJob.userId}, 'in_progress',
+              ${newJob.metadata ? JSON.stringify(newJob.metadata) : null}, ${now}
+            FROM active_streams s JOIN api_keys k ON k.key_hash = ${keyHash}
+            WHERE s.call_id = ${callId}`,
+          ),
+          ...holdForJob(db, newJob.id, now),
+        ]
+      : [
+          stmt(
+            db,
+            sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${jobId} AND status = 'pending' AND ${admitted}`,
+          ),
+        ]),
+    stmt(
+      db,
+      sql`
+      INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)
+      SELECT ${callHoldId}, t.id, ${jobId}, ${callId}, ${hold}, 'active', ${now}
+      FROM active_streams s JOIN teams t ON t.id = s.team_id JOIN models m ON m.alias = ${alias}
+      WHERE s.call_id = ${callId} AND t.budget_mode != 'job_based'`,
+    ),
+    stmt(
+      db,
+      sql`
+      UPDATE teams SET credits_held = credits_held + (SELECT amount FROM credit_holds WHERE id = ${callHoldId})
+      WHERE id = (SELECT team_id FROM credit_holds WHERE id = ${callHoldId})`,
+    ),
+    // Reads, after the writes: what the decision saw.
+    // Two reads, not a join: D1 batch rows are objects, and a join would collide on column names.
+    db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1),
+    db
+      .select()
+      .from(teams)
+      .where(eq(teams.id, sql`(SELECT team_id FROM api_keys WHERE key_hash = ${keyHash})`))
+      .limit(1),
+    selectModel(db, alias),
+    selectJob(db, jobId),
+    db.select().from(rateWindows).where(eq(rateWindows.windowStart, w)),
+    stmt(
+      db,
+      sql`SELECT count(*) AS n FROM active_streams
+        WHERE team_id = (SELECT team_id FROM api_keys WHERE key_hash = ${keyHash}) AND started_at > ${now - STREAM_SLOT_TTL_MS}`,
+    ),
+  ]);
+
+  const gate = results[2] as D1Result;
+  const [keyRows, teamRows, modelRows, jobRows, windows, inFlight] = results.slice(-6) as [
+    ApiKey[],
+    Team[],
+    Model[],
+    Job[],
+    (typeof rateWindows.$inferSelect)[],
+    D1Result<{ n: number }>,
+  ];
+  const found = keyRows[0] && teamRows[0] ? { key: keyRows[0], team: teamRows[0] } : null;
+  const principal = requirePrincipal(
+    found
+      ? [
+          {
+            keyId: found.key.id,
+            teamId: found.key.teamId,
+            revokedAt: found.key.revokedAt,
+            expiresAt: found.key.expiresAt,
+            teamStatus: found.team.status,
+          },
+        ]
+      : [],
+    now,
+  );
+  const { key, team } = found!;
+  let job: Pick<Job, 'id' | 'teamId'>;
+  if (newJob) {
+    if (newJob.teamId !== null) requireSameTeam(principal, newJob.teamId);
+    job = { id: newJob.id, teamId: team.id };
+  } else {
+    const existing = requireJob(jobRows, principal, jobId);
+    if (gate.meta.changes !== 1 && existing.status !== 'pending' && existing.status !== 'in_progress')
+      throw conflict(`Job '${jobId}' is ${existing.status}; it accepts no more calls`, 'job_not_active');
+    job = existing;
+  }
+  const model = requireModel(modelRows, alias);
+  for (const list of [team.allowedModels, key.allowedModels]) {
+    if (list && !list.includes(alias)) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
+  }
+  if (gate.meta.changes === 1) return { callId, key, team, model, job, windowStart: w };
+  throw refusal(team, key, windows, inFlight.results[0]?.n ?? 0, now);
+}
+
+/** Why the gate said no, in the order the rules are checked. */
+function refusal(
+  team: Team,
+  key: ApiKey,
+  windows: (typeof rateWindows.$inferSelect)[],
+  inFlight: number,
+  now: number,
+): ApiError {
+  const used = (scope: string) => windows.find((r) => r.scope === scope) ?? { requests: 0, tokens: 0 };
+  const retryAfter = String(Math.max(1, Math.ceil((windowStart(now) + RATE_WINDOW_MS - now) / 1000)));
+  const limited = (what: string) =>
+    new ApiError(429, 'rate_limit_error', 'rate_limit_exceeded', `Rate limit reached: ${what}`, null, {
+      'retry-after': retryAfter,
+    });
+  const t = used(`team:${team.id}`);
+  const k = used(`key:${key.id}`);
+  if (team.rpmLimit !== null && t.requests > team.rpmLimit)
+    return limited(`${team.rpmLimit} requests per minute for this team`);
+  if (key.rpmLimit !== null && k.requests > key.rpmLimit)
+    return limited(`${key.rpmLimit} requests per minute for this key`);
+  if (team.tpmLimit !== null && t.tokens >= team.tpmLimit)
+    return limited(`${team.tpmLimit} tokens per minute for this team`);
+  if (key.tpmLimit !== null && k.tokens >= key.tpmLimit)
+    return limited(`${key.tpmLimit} tokens per minute for this key`);
+  if (team.maxConcurrentStreams !== null && inFlight >= team.maxConcurrentStreams) {
+    return new ApiError(
+      429,
+      'rate_limit_error',
+      'too_many_concurrent_streams',
+      `This team may run ${team.maxConcurrentStreams} calls at once`,
+      null,
+      { 'retry-after': '1' },
+    );
+  }
+  const err = insufficientCredits(
+    team.creditsHeld > 0
+      ? 'Not enough credits available now: other calls hold credits until they finish'
+      : 'Not enough credits available for this team',
+  );
+  // Credits held by calls in flight come back when they settle: worth retrying shortly.
+  return team.creditsHeld > 0 ? new ApiError(402, err.type, err.code, err.message, null, { 'retry-after': '2' }) : err;
+}
+
+/** Streams that finished: their slot frees at once (an abandoned one expires after STREAM_SLOT_TTL_MS). */
+export const releaseSlot = (db: Db, callId: string) =>
+  stmt(db, sql`DELETE FROM active_streams WHERE call_id = ${callId}`);
+
+/** Adds a finished call's tokens to the rate windows it was admitted in (for tokens-per-minute limits). */
+export function countTokens(db: Db, admitted: Pick<Admitted, 'team' | 'key' | 'windowStart'>, tokens: number) {
+  return stmt(
+    db,
+    sql`UPDATE rate_windows SET tokens = tokens + ${tokens}
+      WHERE window_start = ${admitted.windowStart} AND scope IN (${`team:${admitted.team.id}`}, ${`key:${admitted.key.id}`})`,
+  );
+}
