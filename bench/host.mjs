@@ -1,0 +1,101 @@
+// Runs the benchmark's Workers in workerd through Miniflare's API, one Miniflare (so one workerd
+// process) per Worker, with no `wrangler dev` proxy in front. Started by bench/run.mjs in its own
+// process group; it exits when its stdin closes (the parent went away) or on SIGTERM.
+//
+// argv[2]: JSON {workers: [{name, config, outdir, persist?, bindings, like?}]}
+//   persist: the `v3` folder under a `wrangler --persist-to` directory (local D1 and friends)
+//   config: the Worker's wrangler.toml (bindings, compatibility settings)
+//   outdir: its production bundle from `wrangler deploy --dry-run --outdir`
+//   like:   take compatibility date and flags from this other wrangler.toml
+// Prints one line `BENCH_HOST {"workers": {name: {url, pids}}}` once everything is ready.
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { descendants } from './proc.mjs';
+
+// The Miniflare that wrangler itself uses (it is wrangler's dependency, not the project's).
+const fromWrangler = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
+const { Miniflare, convertV4MiniflareOptions } = fromWrangler('miniflare');
+
+const spec = JSON.parse(process.argv[2]);
+const instances = [];
+let stopping = false;
+
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  await Promise.allSettled(instances.map((mf) => mf.dispose()));
+  process.exit(code);
+}
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+process.stdin.on('end', () => void stop(0));
+process.stdin.on('error', () => void stop(0));
+process.stdin.resume();
+
+const types = [
+  [/\.(m?js|cjs)$/, 'ESModule'],
+  [/\.wasm$/, 'CompiledWasm'],
+  [/\.(txt|html|sql)$/, 'Text'],
+  [/\.bin$/, 'Data'],
+];
+
+/** The bundle's modules, entry first, as Miniflare wants them. */
+function bundleModules(outdir) {
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  walk(outdir);
+  const modules = [];
+  for (const path of files) {
+    const type = types.find(([re]) => re.test(path))?.[1];
+    if (type && !path.endsWith('.map')) modules.push({ type, path });
+  }
+  const entry = (m) => relative(outdir, m.path) === 'index.js';
+  return [...modules.filter(entry), ...modules.filter((m) => !entry(m))];
+}
+
+try {
+  const out = {};
+  for (const w of spec.workers) {
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(w.config);
+    const like = w.like ? unstable_getMiniflareWorkerOptions(w.like).workerOptions : workerOptions;
+    const before = new Set(descendants(process.pid).map((p) => p.pid));
+    // wrangler hands out Miniflare 4-style options; this Miniflare takes them once converted.
+    const mf = new Miniflare(
+      convertV4MiniflareOptions({
+        host: '127.0.0.1',
+        port: 0,
+        logRequests: false,
+        ...(w.persist ? { resourcePersistencePath: w.persist } : {}),
+        workers: [
+          {
+            ...workerOptions,
+            name: w.name,
+            compatibilityDate: like.compatibilityDate,
+            compatibilityFlags: like.compatibilityFlags,
+            modules: bundleModules(w.outdir),
+            modulesRoot: w.outdir,
+            bindings: { ...workerOptions.bindings, ...w.bindings },
+          },
+        ],
+      }),
+    );
+    instances.push(mf);
+    const url = await mf.ready;
+    const pids = descendants(process.pid)
+      .filter((p) => !before.has(p.pid) && /workerd/.test(p.comm))
+      .map((p) => p.pid);
+    out[w.name] = { url: url.origin, pids };
+  }
+  process.stdout.write(`BENCH_HOST ${JSON.stringify({ workers: out })}\n`);
+} catch (err) {
+  process.stderr.write(`bench host: ${err?.stack ?? err}\n`);
+  await stop(1);
+}

@@ -1,0 +1,1111 @@
+#!/usr/bin/env node
+// `npm run bench`: how much does Sluice add on top of a Worker that does nothing? One run compares,
+// interleaved so that machine drift hits all three alike:
+//   direct     the client talks to the upstream itself
+//   reference  bench/reference: a Worker that only forwards the upstream's body
+//   sluice     Sluice: key auth, job checks, credit hold, call bookkeeping
+// Both Workers run from their production bundles (`wrangler deploy --dry-run`) in workerd through
+// Miniflare's API (bench/host.mjs), one workerd process each and no `wrangler dev` proxy in front.
+// The upstream (bench/upstream.mjs) and the client share one clock. See bench/README.md.
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { cpuSeconds, rssBytes } from './proc.mjs';
+import { clock, startUpstream } from './upstream.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'node_modules', '.bin');
+const nodeBin = existsSync(join(bin, 'node')) ? join(bin, 'node') : process.execPath;
+
+// ---------------------------------------------------------------- knobs
+const env = process.env;
+const quick = env.QUICK === '1';
+const num = (name, full, fast) => {
+  const v = env[name] !== undefined && env[name] !== '' ? Number(env[name]) : quick ? fast : full;
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
+  return v;
+};
+const cfg = {
+  quick,
+  N: num('N', 100, 20), // chunks per stream in the concurrency phases
+  FIRST_MS: num('FIRST_MS', 50, 50), // upstream time to first token
+  GAP_MS: num('GAP_MS', 10, 10), // gap between chunks
+  SEQ: num('SEQ', 200, 20), // sequential requests per path (streaming, then non-streaming)
+  SEQ_N: num('SEQ_N', 20, 5), // chunks per stream in the sequential phase
+  WARMUP: num('WARMUP', 20, 3), // requests per path before measuring
+  DIAG: num('DIAG', 50, 10), // requests per probe of Sluice's own routes
+  CONC: (env.CONC ?? (quick ? '20,50' : '200,1000'))
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((c) => c > 0),
+  CONC_ROUNDS: num('CONC_ROUNDS', 2, 1), // rounds per concurrency level, path order rotated
+  RATE_CAP: num('RATE_CAP', 20_000, 20_000), // chunks/s across all streams: gap = max(GAP_MS, conc*1000/RATE_CAP)
+  SLOW_S: num('SLOW_S', 10, 3), // how long the slow reader holds its stream
+  SLOW_CHUNKS: num('SLOW_CHUNKS', 8000, 4000), // firehose chunks in the slow reader's stream
+  SLOW_PAD: num('SLOW_PAD', 4000, 4000), // bytes of content per firehose chunk
+  SLOW_READ: num('SLOW_READ', 4096, 4096), // bytes the slow reader takes per second
+};
+const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
+const ADMIN_KEY = `bench-admin-${Math.random().toString(36).slice(2)}`;
+
+// ---------------------------------------------------------------- child processes
+/** Process groups we started; each is killed on the way out, whatever happens. */
+const groups = new Set();
+function killGroups(signal) {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      groups.delete(pid);
+    }
+  }
+}
+/** The run's scratch folder (bundles, local D1), removed on the way out. */
+let scratch = null;
+process.on('exit', () => {
+  killGroups('SIGKILL');
+  if (scratch) rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\n${sig}: stopping`);
+    killGroups('SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Runs a command in its own process group; the whole group dies on timeout. */
+function run(cmd, args, { timeoutMs = 120_000, cwd = root } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...env, CI: 'true', PATH: `${bin}:${env.PATH}`, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    });
+    groups.add(child.pid);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // anything it left behind
+      } catch {}
+      groups.delete(child.pid);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? code}):\n${out.slice(-3000)}`));
+    });
+  });
+}
+
+/** Starts bench/host.mjs (Miniflare) in its own group; resolves with its Workers' URLs and pids. */
+function startHost(spec) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(nodeBin, [join(root, 'bench', 'host.mjs'), JSON.stringify(spec)], {
+      cwd: root,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'], // the host exits when this stdin closes, i.e. when we die
+      env: { ...env, PATH: `${bin}:${env.PATH}`, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    });
+    groups.add(child.pid);
+    let log = '';
+    let settled = false;
+    const fail = (msg) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new Error(`${msg}\n${log.slice(-4000)}`));
+    };
+    const timer = setTimeout(() => fail('the Workers did not start within 90 s'), 90_000);
+    child.stderr.on('data', (d) => (log += d));
+    child.stdout.on('data', (d) => {
+      log += d;
+      const line = /^BENCH_HOST (.*)$/m.exec(log);
+      if (line && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...JSON.parse(line[1]), child, log: () => log });
+      }
+    });
+    child.on('exit', (code) => {
+      groups.delete(child.pid);
+      fail(`the Worker host exited (${code})`);
+    });
+  });
+}
+
+async function stopHost(host) {
+  if (!host?.child || host.child.exitCode !== null) return;
+  const exited = new Promise((r) => host.child.once('exit', r));
+  try {
+    process.kill(-host.child.pid, 'SIGTERM');
+  } catch {}
+  await Promise.race([exited, sleep(5000)]);
+  try {
+    process.kill(-host.child.pid, 'SIGKILL');
+  } catch {}
+  groups.delete(host.child.pid);
+}
+
+// ---------------------------------------------------------------- helpers
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const rotate = (arr, k) => arr.map((_, i) => arr[(i + k) % arr.length]);
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+function pct(values, q) {
+  if (!values.length) return null;
+  const s = Float64Array.from(values).sort();
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+/** CPU seconds of a process tree once it has gone quiet (bookkeeping after the stream counts). */
+async function cpuWhenIdle(pids, maxMs = 15_000) {
+  const until = Date.now() + maxMs;
+  let last = cpuSeconds(pids);
+  for (;;) {
+    await sleep(300);
+    const now = cpuSeconds(pids);
+    if (now === last || Date.now() > until) return now;
+    last = now;
+  }
+}
+
+/** A small request with a timeout; resolves with status, text and milliseconds. */
+function request(url, method, body, headers = {}, agent = undefined) {
+  return new Promise((resolve, reject) => {
+    const data = body === null ? null : JSON.stringify(body);
+    const t0 = clock();
+    const req = http.request(url, {
+      method,
+      agent,
+      headers:
+        data === null
+          ? headers
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers },
+      timeout: 30_000,
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, text, ms: clock() - t0 }));
+      res.on('error', reject);
+    });
+    req.end(data ?? undefined);
+  });
+}
+
+const STAMP = /"x_seq":(\d+),"x_sent":([\d.]+)/g;
+
+/**
+ * One streamed request. TTFT: request start to the arrival of the first content chunk.
+ * Per-chunk delay: each chunk's arrival minus the upstream's send stamp.
+ */
+function streamOnce(target, shape, { agent, timeoutMs }) {
+  return new Promise((resolve) => {
+    const r = { ok: false, error: null, ttft: null, delays: [], chunks: 0, inOrder: true, done: false };
+    const data = target.body(shape, true);
+    let finished = false;
+    const finish = (err) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      if (err && !r.error) r.error = err;
+      r.ok = !r.error && r.done && r.inOrder && r.chunks === shape.n;
+      if (!r.ok && !r.error)
+        r.error = `incomplete: ${r.chunks}/${shape.n} chunks${r.done ? '' : ', no [DONE]'}${r.inOrder ? '' : ', out of order'}`;
+      resolve(r);
+    };
+    const t0 = clock();
+    const req = http.request(target.base + target.streamPath, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...target.headers },
+    });
+    const timer = setTimeout(() => {
+      finish(`timeout after ${timeoutMs} ms`);
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (e) => finish(e.message));
+    req.on('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('error', (e) => finish(e.message));
+      res.on('aborted', () => finish('response aborted'));
+      if (res.statusCode !== 200) {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => finish(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+        return;
+      }
+      let buf = '';
+      res.on('data', (s) => {
+        const now = clock();
+        buf += s;
+        const cut = buf.lastIndexOf('\n\n');
+        if (cut < 0) return;
+        const text = buf.slice(0, cut + 2);
+        buf = buf.slice(cut + 2);
+        STAMP.lastIndex = 0;
+        for (let m; (m = STAMP.exec(text));) {
+          const i = Number(m[1]);
+          if (i !== r.chunks) r.inOrder = false;
+          r.chunks++;
+          if (i === 0) r.ttft = now - t0;
+          r.delays.push(now - Number(m[2]));
+        }
+        if (text.includes('data: [DONE]')) r.done = true;
+        const e = text.indexOf('data: {"error"');
+        if (e >= 0) r.error = `error event: ${text.slice(e + 6, e + 206)}`;
+      });
+      res.on('end', () => finish());
+    });
+    req.end(data);
+  });
+}
+
+/** One non-streaming request: start to the last byte of a 200 answer carrying the content. */
+function callOnce(target, shape, { agent, timeoutMs }) {
+  return new Promise((resolve) => {
+    const data = target.body(shape, false);
+    let finished = false;
+    const finish = (ms, error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      resolve({ ok: !error, ms, error });
+    };
+    const t0 = clock();
+    const req = http.request(target.base + target.callPath, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...target.headers },
+    });
+    const timer = setTimeout(() => {
+      finish(null, `timeout after ${timeoutMs} ms`);
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (e) => finish(null, e.message));
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('error', (e) => finish(null, e.message));
+      res.on('end', () => {
+        const ms = clock() - t0;
+        if (res.statusCode !== 200) return finish(null, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+        if (!text.includes(`t${shape.n - 1} `)) return finish(null, `answer lacks its content: ${text.slice(0, 200)}`);
+        finish(ms, null);
+      });
+    });
+    req.end(data);
+  });
+}
+
+/** Modules in a `wrangler deploy --dry-run --outdir` folder, with raw and gzip sizes. */
+function bundleSizes(outdir, wranglerOutput) {
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!p.endsWith('.map') && relative(outdir, p) !== 'README.md') files.push(p);
+    }
+  };
+  walk(outdir);
+  const modules = files.map((p) => {
+    const raw = readFileSync(p);
+    return { module: relative(outdir, p), bytes: statSync(p).size, gzip: gzipSync(raw).length };
+  });
+  const main = modules.find((m) => m.module === 'index.js') ?? modules[0];
+  const reported = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(wranglerOutput);
+  return {
+    modules,
+    worker_gzip_bytes: main.gzip,
+    worker_bytes: main.bytes,
+    total_bytes: sum(modules.map((m) => m.bytes)),
+    total_gzip_bytes: sum(modules.map((m) => m.gzip)),
+    wrangler_reported: reported ? { total_kib: Number(reported[1]), gzip_kib: Number(reported[2]) } : null,
+  };
+}
+
+function progress(label, done, total) {
+  if (!process.stderr.isTTY) {
+    if (done === total || done % Math.max(1, Math.round(total / 4)) === 0)
+      console.error(`  ${label}: ${done}/${total}`);
+    return;
+  }
+  process.stderr.write(`\r  ${label}: ${done}/${total}   ${done === total ? '\n' : ''}`);
+}
+
+// ---------------------------------------------------------------- phases
+async function sequentialStreams(targets, shape, count, label) {
+  const acc = Object.fromEntries(targets.map((t) => [t.name, { ttft: [], delays: [], errors: 0, lastError: null }]));
+  const timeoutMs = shape.first + shape.n * shape.gap + 15_000;
+  for (let i = 0; i < count; i++) {
+    for (const t of rotate(targets, i)) {
+      const r = await streamOnce(t, shape, { agent: t.agent, timeoutMs });
+      const a = acc[t.name];
+      if (!r.ok) {
+        a.errors++;
+        a.lastError = r.error;
+        continue;
+      }
+      a.ttft.push(r.ttft);
+      for (const d of r.delays) a.delays.push(d);
+    }
+    progress(label, i + 1, count);
+  }
+  return acc;
+}
+
+async function sequentialCalls(targets, shape, count, label) {
+  const acc = Object.fromEntries(targets.map((t) => [t.name, { ms: [], errors: 0, lastError: null }]));
+  const timeoutMs = shape.first + shape.n * shape.gap + 15_000;
+  for (let i = 0; i < count; i++) {
+    for (const t of rotate(targets, i)) {
+      const r = await callOnce(t, shape, { agent: t.agent, timeoutMs });
+      const a = acc[t.name];
+      if (r.ok) a.ms.push(r.ms);
+      else {
+        a.errors++;
+        a.lastError = r.error;
+      }
+    }
+    progress(label, i + 1, count);
+  }
+  return acc;
+}
+
+/** `c` streams at once against one path (starts spread over a second), with its CPU and memory. */
+async function concurrentRound(t, c, shape) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const rampMs = Math.min(1000, c * 2);
+  const cpu0 = t.pids.length ? await cpuWhenIdle(t.pids) : null;
+  let peakRss = t.pids.length ? rssBytes(t.pids) : null;
+  const sampler = t.pids.length ? setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pids))), 200) : null;
+  const timeoutMs = rampMs + shape.first + shape.n * shape.gap + 30_000;
+  const started = clock();
+  const results = await Promise.all(
+    Array.from({ length: c }, (_, i) => sleep((i * rampMs) / c).then(() => streamOnce(t, shape, { agent, timeoutMs }))),
+  );
+  const wallMs = clock() - started;
+  if (sampler) clearInterval(sampler);
+  const cpu1 = t.pids.length ? await cpuWhenIdle(t.pids) : null;
+  agent.destroy();
+  const ok = results.filter((r) => r.ok);
+  const errors = results.filter((r) => !r.ok);
+  return {
+    started: c,
+    completed: ok.length,
+    errors: errors.length,
+    error_samples: [...new Set(errors.map((r) => r.error))].slice(0, 3),
+    ttft: results.filter((r) => r.ttft !== null).map((r) => r.ttft),
+    delays: results.flatMap((r) => r.delays),
+    chunks: sum(results.map((r) => r.chunks)),
+    cpu_s: cpu0 === null ? null : cpu1 - cpu0,
+    peak_rss: peakRss,
+    wall_ms: wallMs,
+  };
+}
+
+/**
+ * One stream whose reader takes SLOW_READ bytes a second for SLOW_S seconds, from an upstream that
+ * writes as fast as its socket drains; then reads the rest at full speed and checks every chunk.
+ */
+async function slowReader(t, upstream) {
+  const id = `slow-${t.name}-${Date.now()}`;
+  const shape = { first: 0, n: cfg.SLOW_CHUNKS, pad: cfg.SLOW_PAD, gap: 0, id };
+  const agent = new http.Agent({ keepAlive: false });
+  const rssBefore = t.pids.length ? rssBytes(t.pids) : null;
+  const data = t.body(shape, true);
+  const decoder = new StringDecoder('utf8');
+  const state = { chunks: 0, inOrder: true, done: false, readBytes: 0, buf: '' };
+  const take = (buf) => {
+    if (!buf) return;
+    state.readBytes += buf.length;
+    state.buf += decoder.write(buf);
+    const cut = state.buf.lastIndexOf('\n\n');
+    if (cut < 0) return;
+    const text = state.buf.slice(0, cut + 2);
+    state.buf = state.buf.slice(cut + 2);
+    STAMP.lastIndex = 0;
+    for (let m; (m = STAMP.exec(text));) {
+      if (Number(m[1]) !== state.chunks) state.inOrder = false;
+      state.chunks++;
+    }
+    if (text.includes('data: [DONE]')) state.done = true;
+  };
+  const req = http.request(t.base + t.streamPath, {
+    method: 'POST',
+    agent,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...t.headers },
+  });
+  const res = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('slow reader: no response within 30 s')), 30_000);
+    req.on('error', reject);
+    req.on('response', (r) => (clearTimeout(timer), resolve(r)));
+    req.end(data);
+  });
+  if (res.statusCode !== 200) throw new Error(`slow reader: HTTP ${res.statusCode} from ${t.name}`);
+  const samples = [];
+  for (let s = 1; s <= cfg.SLOW_S; s++) {
+    await sleep(1000);
+    take(res.read(cfg.SLOW_READ) ?? res.read());
+    const up = await upstream.firehose(id);
+    samples.push({
+      s,
+      rss: t.pids.length ? rssBytes(t.pids) : null,
+      read_bytes: state.readBytes,
+      upstream_bytes: up?.bytes ?? 0,
+      upstream_chunks: up?.written ?? 0,
+      upstream_blocked: up?.blocked ?? false,
+    });
+  }
+  const held = await upstream.firehose(id);
+  // Now read everything at full speed: every chunk must arrive, in order.
+  let drainPeak = t.pids.length ? rssBytes(t.pids) : null;
+  const sampler = t.pids.length ? setInterval(() => (drainPeak = Math.max(drainPeak, rssBytes(t.pids))), 100) : null;
+  const drained = await new Promise((resolve) => {
+    const timer = setTimeout(() => (req.destroy(), resolve('timeout after 120 s')), 120_000);
+    res.on('data', take);
+    res.on('end', () => (clearTimeout(timer), resolve(null)));
+    res.on('error', (e) => (clearTimeout(timer), resolve(e.message)));
+    res.resume();
+  });
+  if (sampler) clearInterval(sampler);
+  agent.destroy();
+  const first = samples[0];
+  const last = samples.at(-1);
+  const rssValues = samples.map((s) => s.rss).filter((v) => v !== null);
+  return {
+    seconds: cfg.SLOW_S,
+    stream_bytes: held?.bytes && held.done ? held.bytes : null,
+    stream_chunks: cfg.SLOW_CHUNKS,
+    rss_before: rssBefore,
+    rss_hold_growth: rssValues.length ? Math.max(...rssValues) - rssValues[0] : null,
+    rss_drain_peak: drainPeak,
+    upstream_writes_refused: held?.writesRefused ?? 0,
+    upstream_blocked_ms: held?.blockedMs ?? 0,
+    upstream_blocked_at_end: last.upstream_blocked,
+    upstream_written_at_end: last.upstream_chunks,
+    upstream_growth_during_hold: last.upstream_bytes - first.upstream_bytes,
+    read_growth_during_hold: last.read_bytes - first.read_bytes,
+    in_flight_bytes: last.upstream_bytes - last.read_bytes,
+    chunks_received: state.chunks,
+    in_order: state.inOrder,
+    done: state.done,
+    error: drained,
+    samples,
+  };
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  scratch = tmp;
+  let upstream;
+  let host;
+  const wrangler = join(bin, 'wrangler');
+  try {
+    console.error(`Sluice bench${quick ? ' (QUICK)' : ''}: ${JSON.stringify(cfg)}`);
+    upstream = await startUpstream({ first: cfg.FIRST_MS, n: cfg.N, gap: cfg.GAP_MS });
+    console.error(`upstream on ${upstream.url}`);
+
+    // SLUICE_REV=<commit> benchmarks that commit (exported with `git archive`) instead of the work tree.
+    let app = root;
+    if (env.SLUICE_REV) {
+      app = join(tmp, 'sluice-src');
+      mkdirSync(app);
+      console.error(`exporting Sluice at ${env.SLUICE_REV}...`);
+      await run('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'export', root, env.SLUICE_REV, app]);
+      symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
+    }
+    console.error('building the production bundles (wrangler deploy --dry-run)...');
+    await run('npm', ['run', '--if-present', 'prebuild'], { cwd: app }); // generated modules, if the project has any
+    const sluiceOut = join(tmp, 'sluice-dist');
+    const refOut = join(tmp, 'reference-dist');
+    const [sluiceBuild] = await Promise.all([
+      run(wrangler, ['deploy', '--dry-run', '--outdir', sluiceOut], { cwd: app }),
+      run(wrangler, [
+        'deploy',
+        '--dry-run',
+        '--outdir',
+        refOut,
+        '--config',
+        join(root, 'bench/reference/wrangler.toml'),
+      ]),
+    ]);
+    const bundle = bundleSizes(sluiceOut, sluiceBuild);
+
+    console.error('fresh local D1: migrations and the bench model row...');
+    const persist = join(tmp, 'state');
+    await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: app });
+    await run(
+      wrangler,
+      [
+        'd1',
+        'execute',
+        'DB',
+        '--local',
+        '--persist-to',
+        persist,
+        '--command',
+        `INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok, output_price_per_mtok) VALUES ('bench', 'openai', 'bench', '${upstream.url}/v1', 1, 2)`,
+      ],
+      { cwd: app },
+    );
+
+    console.error('starting both Workers in workerd (Miniflare)...');
+    host = await startHost({
+      workers: [
+        {
+          name: 'sluice',
+          config: join(app, 'wrangler.toml'),
+          outdir: sluiceOut,
+          persist: join(persist, 'v3'),
+          bindings: { ADMIN_API_KEY: ADMIN_KEY, OPENAI_API_KEY: 'sk-bench' },
+        },
+        {
+          name: 'reference',
+          config: join(root, 'bench', 'reference', 'wrangler.toml'),
+          like: join(app, 'wrangler.toml'),
+          outdir: refOut,
+          bindings: { UPSTREAM_URL: `${upstream.url}/v1` },
+        },
+      ],
+    });
+    const sluiceUrl = host.workers.sluice.url;
+    const team = await request(
+      `${sluiceUrl}/admin/teams`,
+      'POST',
+      { team_id: 'bench', name: 'Bench', credits: 10_000_000 },
+      { 'x-admin-key': ADMIN_KEY },
+    );
+    if (team.status !== 201) throw new Error(`creating the bench team failed: ${team.status} ${team.text}`);
+    const keyRes = await request(
+      `${sluiceUrl}/admin/teams/bench/keys`,
+      'POST',
+      { name: 'bench' },
+      { 'x-admin-key': ADMIN_KEY },
+    );
+    if (keyRes.status !== 201) throw new Error(`issuing the bench key failed: ${keyRes.status} ${keyRes.text}`);
+    const key = JSON.parse(keyRes.text).key;
+
+    const messages = (shape) => [
+      { role: 'system', content: 'You are a benchmark.' },
+      { role: 'user', content: JSON.stringify(shape) },
+    ];
+    const openaiBody = (shape, stream) =>
+      JSON.stringify({
+        model: 'bench',
+        messages: messages(shape),
+        stream,
+        ...(stream ? { stream_options: { include_usage: true } } : {}),
+      });
+    const keepAlive = () => new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    const targets = [
+      {
+        name: 'direct',
+        base: upstream.url,
+        streamPath: '/v1/chat/completions',
+        callPath: '/v1/chat/completions',
+        headers: {},
+        body: openaiBody,
+        pids: [],
+        agent: keepAlive(),
+      },
+      {
+        name: 'reference',
+        base: host.workers.reference.url,
+        streamPath: '/v1/chat/completions',
+        callPath: '/v1/chat/completions',
+        headers: {},
+        body: openaiBody,
+        pids: host.workers.reference.pids,
+        agent: keepAlive(),
+      },
+      {
+        name: 'sluice',
+        base: sluiceUrl,
+        streamPath: '/api/jobs/create-and-call-stream',
+        callPath: '/api/jobs/create-and-call',
+        headers: { authorization: `Bearer ${key}` },
+        body: (shape) =>
+          JSON.stringify({ team_id: 'bench', job_type: 'bench', model: 'bench', messages: messages(shape) }),
+        pids: host.workers.sluice.pids,
+        agent: keepAlive(),
+      },
+    ];
+    for (const t of targets)
+      if (t.name !== 'direct' && !t.pids.length) throw new Error(`no workerd process found for ${t.name}`);
+
+    // Every path must work before anything is measured.
+    for (const t of targets) {
+      const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
+      if (!s.ok) await sleep(500); // let the Worker's own log line arrive
+      if (!s.ok) throw new Error(`${t.name}: a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);
+      const c = await callOnce(t, { first: 1, n: 5, gap: 0 }, { agent: t.agent, timeoutMs: 15_000 });
+      if (!c.ok) await sleep(500);
+      if (!c.ok) throw new Error(`${t.name}: a test call failed: ${c.error}\n${host.log().slice(-3000)}`);
+    }
+
+    const seqShape = { first: cfg.FIRST_MS, n: cfg.SEQ_N, gap: cfg.GAP_MS };
+    const callShape = { first: cfg.FIRST_MS, n: cfg.SEQ_N, gap: 0 };
+    console.error(`warm-up: ${cfg.WARMUP} streams and ${cfg.WARMUP} calls per path`);
+    await sequentialStreams(targets, seqShape, cfg.WARMUP, 'warm-up streams');
+    await sequentialCalls(targets, callShape, cfg.WARMUP, 'warm-up calls');
+
+    const cpuNow = async () =>
+      Object.fromEntries(
+        await Promise.all(targets.map(async (t) => [t.name, t.pids.length ? await cpuWhenIdle(t.pids) : null])),
+      );
+    const cpuSince = (before, after) =>
+      Object.fromEntries(targets.map((t) => [t.name, before[t.name] === null ? null : after[t.name] - before[t.name]]));
+    console.error(`sequential streams: ${cfg.SEQ} per path, ${cfg.SEQ_N} chunks each, interleaved`);
+    const cpu0 = await cpuNow();
+    const seq = await sequentialStreams(targets, seqShape, cfg.SEQ, 'streams');
+    const cpu1 = await cpuNow();
+    console.error(`sequential non-streaming calls: ${cfg.SEQ} per path, interleaved`);
+    const calls = await sequentialCalls(targets, callShape, cfg.SEQ, 'calls');
+    const cpu2 = await cpuNow();
+    seq.cpu = cpuSince(cpu0, cpu1);
+    calls.cpu = cpuSince(cpu1, cpu2);
+
+    // Where Sluice's time goes: its cheapest routes, each on its own (no upstream involved).
+    const sluice = targets.find((t) => t.name === 'sluice');
+    const diag = {};
+    const probes = [
+      ['GET /health (routing only)', 'GET', '/health', null],
+      ['GET /api/teams/{id}/credits (key auth + one D1 read batch)', 'GET', '/api/teams/bench/credits', null],
+      [
+        'POST /api/jobs/create (key auth + the job insert and credit hold batch)',
+        'POST',
+        '/api/jobs/create',
+        { team_id: 'bench', job_type: 'bench' },
+      ],
+    ];
+    console.error(`Sluice's own routes: ${cfg.DIAG} requests each`);
+    for (const [label, method, path, body] of probes) {
+      const ms = [];
+      const before = await cpuWhenIdle(sluice.pids);
+      for (let i = 0; i < cfg.DIAG; i++) {
+        const r = await request(sluice.base + path, method, body, sluice.headers, sluice.agent);
+        if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text.slice(0, 200)}`);
+        ms.push(r.ms);
+      }
+      const cpuMs = ((await cpuWhenIdle(sluice.pids)) - before) * 1000;
+      diag[label] = {
+        requests: ms.length,
+        p50: pct(ms, 0.5),
+        p99: pct(ms, 0.99),
+        cpu_ms_per_request: cpuMs / ms.length,
+      };
+    }
+
+    await sleep(1000);
+    const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
+
+    const conc = {};
+    for (const c of cfg.CONC) {
+      const shape = { first: cfg.FIRST_MS, n: cfg.N, gap: concGap(c) };
+      conc[c] = Object.fromEntries(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < cfg.CONC_ROUNDS; round++) {
+        for (const t of rotate(targets, round)) {
+          console.error(`concurrency ${c} (${shape.n} chunks every ${shape.gap} ms), round ${round + 1}: ${t.name}`);
+          conc[c][t.name].push(await concurrentRound(t, c, shape));
+        }
+      }
+    }
+
+    const slow = {};
+    for (const t of targets) {
+      console.error(`slow reader: ${t.name} (${cfg.SLOW_S} s at ${cfg.SLOW_READ} bytes/s, then drained)`);
+      slow[t.name] = await slowReader(t, upstream);
+      await sleep(1000);
+    }
+
+    const results = report({ targets, seq, calls, diag, idleRss, conc, slow, bundle });
+    writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    console.log(`\nresults written to bench/results.json`);
+    const hostLog = host.log();
+    if (/error/i.test(hostLog) && env.BENCH_VERBOSE === '1') console.error(hostLog);
+    // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
+    return env.BENCH_STRICT === '1' && !results.targets.every((t) => t.met) ? 2 : 0;
+  } finally {
+    await stopHost(host);
+    await upstream?.close().catch(() => {});
+    killGroups('SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- report
+function report({ targets, seq, calls, diag, idleRss, conc, slow, bundle }) {
+  const names = targets.map((t) => t.name);
+  const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
+  const levels = Object.keys(conc).map(Number);
+  const concStats = Object.fromEntries(
+    levels.map((c) => [
+      c,
+      per((n) => {
+        const rounds = conc[c][n];
+        const chunks = sum(rounds.map((r) => r.chunks));
+        const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
+        return {
+          streams: sum(rounds.map((r) => r.started)),
+          completed: sum(rounds.map((r) => r.completed)),
+          errors: sum(rounds.map((r) => r.errors)),
+          error_samples: [...new Set(rounds.flatMap((r) => r.error_samples))].slice(0, 3),
+          ttft_p50: pct(
+            rounds.flatMap((r) => r.ttft),
+            0.5,
+          ),
+          ttft_p99: pct(
+            rounds.flatMap((r) => r.ttft),
+            0.99,
+          ),
+          chunk_p50: pct(
+            rounds.flatMap((r) => r.delays),
+            0.5,
+          ),
+          chunk_p99: pct(
+            rounds.flatMap((r) => r.delays),
+            0.99,
+          ),
+          chunks,
+          cpu_s: cpu,
+          cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
+          peak_rss: rounds[0].peak_rss === null ? null : Math.max(...rounds.map((r) => r.peak_rss)),
+          wall_ms: rounds.map((r) => Math.round(r.wall_ms)),
+        };
+      }),
+    ]),
+  );
+  const seqStats = per((n) => ({
+    requests: seq[n].ttft.length,
+    errors: seq[n].errors,
+    last_error: seq[n].lastError,
+    ttft_p50: pct(seq[n].ttft, 0.5),
+    ttft_p99: pct(seq[n].ttft, 0.99),
+    chunk_p50: pct(seq[n].delays, 0.5),
+    chunk_p99: pct(seq[n].delays, 0.99),
+    chunks: seq[n].delays.length,
+  }));
+  seqStats.cpu_ms_per_request = per((n) => (seq.cpu[n] === null ? null : (seq.cpu[n] * 1000) / cfg.SEQ));
+  const callStats = per((n) => ({
+    requests: calls[n].ms.length,
+    errors: calls[n].errors,
+    last_error: calls[n].lastError,
+    p50: pct(calls[n].ms, 0.5),
+    p99: pct(calls[n].ms, 0.99),
+  }));
+  const cpuTotal = per((n) => {
+    const all = levels.map((c) => concStats[c][n]);
+    if (all.some((s) => s.cpu_s === null)) return null;
+    const chunks = sum(all.map((s) => s.chunks));
+    return chunks ? (sum(all.map((s) => s.cpu_s)) * 1e6) / chunks : null;
+  });
+  const small = levels[0];
+  const big = levels.at(-1);
+
+  // ---- the table
+  const MiB = 1024 * 1024;
+  const f = (v, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
+  const sgn = (v, d = 2) =>
+    v === null || v === undefined || Number.isNaN(v) ? '-' : (v >= 0 ? '+' : '') + v.toFixed(d);
+  const rows = [];
+  const row = (label, vals, d = 2, diff = true) => {
+    const [a, b, c] = names.map((n) => vals[n]);
+    const num = (x) => (typeof x === 'number' ? x : null);
+    rows.push([
+      label,
+      ...[a, b, c].map((x) => (typeof x === 'number' ? f(x, d) : (x ?? '-'))),
+      diff && num(c) !== null && num(b) !== null ? sgn(c - b, d) : '',
+      diff && num(b) !== null && num(a) !== null ? sgn(b - a, d) : '',
+    ]);
+  };
+  const section = (label) => rows.push([label, '', '', '', '', '']);
+  section(`sequential streams (${cfg.SEQ} per path, ${cfg.SEQ_N} chunks, ${cfg.GAP_MS} ms apart)`);
+  row(
+    '  TTFT p50 (ms)',
+    per((n) => seqStats[n].ttft_p50),
+  );
+  row(
+    '  TTFT p99 (ms)',
+    per((n) => seqStats[n].ttft_p99),
+  );
+  row(
+    '  per-chunk delay p50 (ms)',
+    per((n) => seqStats[n].chunk_p50),
+    3,
+  );
+  row(
+    '  per-chunk delay p99 (ms)',
+    per((n) => seqStats[n].chunk_p99),
+    3,
+  );
+  row(
+    '  errors',
+    per((n) => String(seqStats[n].errors)),
+    0,
+    false,
+  );
+  row(
+    '  runtime CPU per request (ms)',
+    per((n) => seqStats.cpu_ms_per_request[n]),
+    3,
+  );
+  section(`non-streaming calls (${cfg.SEQ} per path; Sluice: create-and-call)`);
+  row(
+    '  latency p50 (ms)',
+    per((n) => callStats[n].p50),
+  );
+  row(
+    '  latency p99 (ms)',
+    per((n) => callStats[n].p99),
+  );
+  row(
+    '  errors',
+    per((n) => String(callStats[n].errors)),
+    0,
+    false,
+  );
+  row(
+    '  runtime CPU per request (ms)',
+    per((n) => (calls.cpu[n] === null ? null : (calls.cpu[n] * 1000) / cfg.SEQ)),
+    3,
+  );
+  for (const c of levels) {
+    section(
+      `${c} concurrent streams x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks, ${concGap(c)} ms apart, ${Math.round((c * 1000) / concGap(c))} chunks/s)`,
+    );
+    const s = concStats[c];
+    row(
+      '  completed / started',
+      per((n) => `${s[n].completed}/${s[n].streams}`),
+      0,
+      false,
+    );
+    row(
+      '  errors',
+      per((n) => s[n].errors),
+      0,
+    );
+    row(
+      '  TTFT p99 (ms)',
+      per((n) => s[n].ttft_p99),
+    );
+    row(
+      '  per-chunk delay p50 (ms)',
+      per((n) => s[n].chunk_p50),
+      3,
+    );
+    row(
+      '  per-chunk delay p99 (ms)',
+      per((n) => s[n].chunk_p99),
+      3,
+    );
+    row(
+      '  runtime CPU per chunk (us)',
+      per((n) => s[n].cpu_us_per_chunk),
+      1,
+    );
+    row(
+      '  runtime RSS peak (MiB)',
+      per((n) => (s[n].peak_rss === null ? null : s[n].peak_rss / MiB)),
+      1,
+    );
+  }
+  section('runtime process (workerd)');
+  row('  CPU per chunk, all concurrency phases (us)', cpuTotal, 1);
+  row(
+    '  RSS idle (MiB)',
+    per((n) => (idleRss[n] === null ? null : idleRss[n] / MiB)),
+    1,
+  );
+  section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
+  row(
+    '  RSS growth from request start (MiB)',
+    per((n) =>
+      slow[n].rss_before === null ? null : (Math.max(...slow[n].samples.map((x) => x.rss)) - slow[n].rss_before) / MiB,
+    ),
+    2,
+  );
+  row(
+    '  RSS growth while held (MiB)',
+    per((n) => (slow[n].rss_hold_growth === null ? null : slow[n].rss_hold_growth / MiB)),
+    2,
+  );
+  row(
+    '  upstream writes refused',
+    per((n) => slow[n].upstream_writes_refused),
+    0,
+    false,
+  );
+  row(
+    '  upstream blocked at end of hold',
+    per((n) => (slow[n].upstream_blocked_at_end ? 'yes' : 'no')),
+    0,
+    false,
+  );
+  row(
+    '  upstream chunks written by then',
+    per((n) => `${slow[n].upstream_written_at_end}/${cfg.SLOW_CHUNKS}`),
+    0,
+    false,
+  );
+  row(
+    '  bytes in flight (KiB)',
+    per((n) => slow[n].in_flight_bytes / 1024),
+    0,
+  );
+  row(
+    '  all chunks, in order, [DONE]',
+    per((n) => (ok(slow[n]) ? 'yes' : `NO (${slow[n].chunks_received})`)),
+    0,
+    false,
+  );
+  row(
+    '  RSS peak while drained (MiB)',
+    per((n) => (slow[n].rss_drain_peak === null ? null : slow[n].rss_drain_peak / MiB)),
+    1,
+  );
+  section('production bundle (wrangler deploy --dry-run)');
+  const KiB = 1024;
+  rows.push(['  Worker code, gzip (KiB)', '', '', f(bundle.worker_gzip_bytes / KiB, 1), '', '']);
+  rows.push(['  total upload, gzip (KiB)', '', '', f(bundle.total_gzip_bytes / KiB, 1), '', '']);
+  rows.push(['  total upload, raw (KiB)', '', '', f(bundle.total_bytes / KiB, 1), '', '']);
+
+  section(
+    `Sluice's own routes, no upstream (${cfg.DIAG} sequential requests each): latency p50 / p99, CPU per request (ms)`,
+  );
+  for (const [label, v] of Object.entries(diag))
+    rows.push([`  ${label}`, '', '', `${f(v.p50)} / ${f(v.p99)}`, `cpu ${f(v.cpu_ms_per_request)}`, '']);
+
+  const header = ['', 'direct', 'reference', 'sluice', 'sluice-ref', 'ref-direct'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) =>
+    r.map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+
+  // ---- the issue's targets
+  const d = (a, b) => (a === null || b === null ? null : a - b);
+  const targetsOut = [];
+  const target = (name, met, figure) => targetsOut.push({ target: name, met, figure });
+  const ttft50 = d(seqStats.sluice.ttft_p50, seqStats.reference.ttft_p50);
+  const ttft99 = d(seqStats.sluice.ttft_p99, seqStats.reference.ttft_p99);
+  target('TTFT sluice-ref p50 <= 1 ms', ttft50 !== null && ttft50 <= 1, `${sgn(ttft50)} ms`);
+  target('TTFT sluice-ref p99 <= 5 ms', ttft99 !== null && ttft99 <= 5, `${sgn(ttft99)} ms`);
+  const ch50 = d(seqStats.sluice.chunk_p50, seqStats.reference.chunk_p50);
+  const ch99 = d(seqStats.sluice.chunk_p99, seqStats.reference.chunk_p99);
+  target('per-chunk sluice-ref p50 <= 0.5 ms', ch50 !== null && ch50 <= 0.5, `${sgn(ch50, 3)} ms`);
+  target('per-chunk sluice-ref p99 <= 2 ms', ch99 !== null && ch99 <= 2, `${sgn(ch99, 3)} ms`);
+  const cpuRatio = cpuTotal.sluice && cpuTotal.reference ? cpuTotal.sluice / cpuTotal.reference : null;
+  target(
+    'CPU per chunk <= 2x reference',
+    cpuRatio !== null && cpuRatio <= 2,
+    `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)`,
+  );
+  const p99s = concStats[small].sluice.chunk_p99;
+  const p99r = concStats[small].reference.chunk_p99;
+  target(
+    `${small}-concurrent p99 per-chunk delay <= 2x reference`,
+    p99s !== null && p99r !== null && p99s <= 2 * p99r,
+    `${f(p99s, 3)} vs ${f(p99r, 3)} ms (${f(p99r ? p99s / p99r : null)}x)`,
+  );
+  const bigS = concStats[big].sluice;
+  target(
+    `${big} concurrent streams, zero errors`,
+    bigS.errors === 0 && bigS.completed === bigS.streams,
+    `${bigS.completed}/${bigS.streams} completed, ${bigS.errors} errors${bigS.error_samples.length ? ` (${bigS.error_samples.join('; ')})` : ''}`,
+  );
+  const sl = slow.sluice;
+  const FLAT = 4 * MiB;
+  target(
+    'slow reader: memory flat (RSS growth while held < 4 MiB)',
+    sl.rss_hold_growth !== null && sl.rss_hold_growth < FLAT,
+    `${f(sl.rss_hold_growth / MiB)} MiB`,
+  );
+  const pressured =
+    sl.upstream_writes_refused > 0 &&
+    sl.upstream_blocked_at_end &&
+    sl.upstream_written_at_end < cfg.SLOW_CHUNKS &&
+    sl.upstream_growth_during_hold <= sl.read_growth_during_hold + 1 * MiB;
+  target(
+    'slow reader: upstream back-pressured, nothing dropped',
+    pressured && ok(sl),
+    `upstream blocked ${(sl.upstream_blocked_ms / 1000).toFixed(1)} s, ${sl.upstream_written_at_end}/${cfg.SLOW_CHUNKS} chunks written after ${cfg.SLOW_S} s, ${f(sl.in_flight_bytes / 1024, 0)} KiB in flight; ${sl.chunks_received}/${cfg.SLOW_CHUNKS} chunks received${sl.in_order ? ' in order' : ' OUT OF ORDER'}`,
+  );
+  target(
+    'Worker code < 250 KiB gzip',
+    bundle.worker_gzip_bytes < 250 * KiB,
+    `${f(bundle.worker_gzip_bytes / KiB, 1)} KiB`,
+  );
+  target(
+    'total upload < 3 MiB gzip',
+    bundle.total_gzip_bytes < 3 * 1024 * KiB,
+    `${f(bundle.total_gzip_bytes / KiB, 1)} KiB gzip (${f(bundle.total_bytes / KiB, 1)} KiB raw)`,
+  );
+  console.log('\ntargets');
+  const tw = Math.max(...targetsOut.map((t) => t.target.length));
+  for (const t of targetsOut) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target.padEnd(tw)}  ${t.figure}`);
+  if (quick) console.log('\n(QUICK=1: small counts, a smoke run; the figures are not the benchmark)');
+
+  return {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg_at_end: loadavg() },
+    sluice_rev: env.SLUICE_REV ?? 'work tree',
+    config: cfg,
+    sequential_streams: seqStats,
+    non_streaming: {
+      ...callStats,
+      cpu_ms_per_request: per((n) => (calls.cpu[n] === null ? null : (calls.cpu[n] * 1000) / cfg.SEQ)),
+    },
+    sluice_routes: diag,
+    concurrency: concStats,
+    cpu_us_per_chunk_all_concurrency: cpuTotal,
+    rss_idle_bytes: idleRss,
+    slow_reader: slow,
+    bundle,
+    targets: targetsOut,
+  };
+}
+
+function ok(s) {
+  return !s.error && s.in_order && s.done && s.chunks_received === cfg.SLOW_CHUNKS;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`\nbench failed: ${err?.stack ?? err}`);
+    process.exit(1);
+  },
+);
