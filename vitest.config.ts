@@ -15,6 +15,8 @@ export default defineConfig({
                 ADMIN_API_KEY: 'test-admin-key',
                 MOCK_TOKEN_DELAY_MS: '1',
                 OPENAI_API_KEY: 'sk-upstream-test',
+                ANTHROPIC_API_KEY: 'sk-ant-test',
+                GEMINI_API_KEY: 'gm-test',
                 UPSTREAM_TIMEOUT_MS: '1000',
                 UPSTREAM_RETRY_BASE_MS: '5',
                 KEEPALIVE_MS: '100',

@@ -31,7 +31,11 @@ describe('faults around a stream', () => {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
-    while (!text.includes(' t2')) text += decoder.decode((await reader.read()).value, { stream: true });
+    for (let i = 0; i < 100 && !text.includes(' t2'); i++) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`stream ended early: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
     await reader.cancel();
 
     const [seen] = await eventually(async () => {

@@ -131,3 +131,20 @@ export async function upstreamStreams(needle: string) {
     gapMs: number;
   }[];
 }
+
+/** Team settings written straight to D1 (the admin API's PATCH covers the same columns). */
+export async function setTeam(teamId: string, settings: Record<string, string | number | null>) {
+  const cols = Object.keys(settings);
+  await env.DB.prepare(`UPDATE teams SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
+    .bind(...cols.map((c) => settings[c]), teamId)
+    .run();
+}
+
+export async function ledger(teamId: string) {
+  const { results } = await env.DB.prepare(
+    'SELECT kind, amount, job_id, call_id, reason FROM credit_ledger WHERE team_id = ? ORDER BY created_at',
+  )
+    .bind(teamId)
+    .all<{ kind: string; amount: number; job_id: string | null; call_id: string | null; reason: string | null }>();
+  return results;
+}

@@ -149,6 +149,27 @@ const scenarios: Record<string, Scenario> = {
     await sleep(3000);
     res.end();
   },
+  /** A normal answer without any usage chunk (some OpenAI-compatible servers). */
+  async 'no-usage'(_req, res, body) {
+    streamHead(res);
+    const events = answerEvents(String(body.model));
+    res.end(
+      events
+        .filter((e) => !e.includes('"usage"'))
+        .map((e) => `data: ${e}\n\n`)
+        .join(''),
+    );
+  },
+  /** Usage explicitly zero (a cached answer, say): kept as zero, not re-counted. */
+  async 'zero-usage'(_req, res, body) {
+    streamHead(res);
+    const events = answerEvents(String(body.model)).map((e) =>
+      e.includes('"usage"')
+        ? e.replace(/"usage":\{[^}]*\}/, '"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}')
+        : e,
+    );
+    res.end(events.map((e) => `data: ${e}\n\n`).join(''));
+  },
   async 'status-503'(_req, res) {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
     res.end(JSON.stringify({ error: { message: 'Service unavailable' } }));
