@@ -1,18 +1,7 @@
 import type { ChatParams, Message } from '../schemas/chat';
 import type { Completion, Usage } from '../streaming/chunks';
 
-interface Tokenizer {
-  countTokens(text: string): number;
-}
-
-let tokenizer: Promise<Tokenizer> | null = null;
-
-/**
- * The o200k_base tokenizer (gpt-4o's), loaded on first use only: its rank tables are a separate
- * ~1 MB (gzip) module that cold starts never evaluate. Counts for other providers' models are
- * estimates, and are recorded as such.
- */
-const loadTokenizer = () => (tokenizer ??= import('../tokenizer/o200k.generated.js'));
+import { loadTokenizer } from '../tokenizer';
 
 function text(content: Message['content']): string {
   if (content == null) return '';
@@ -20,7 +9,12 @@ function text(content: Message['content']): string {
   return content.map((p) => (typeof p.text === 'string' ? p.text : '')).join('\n');
 }
 
-/** Tokens for an answer or prompt when the upstream reported no usage (OpenAI's chat framing included). */
+/**
+ * Tokens for an answer or prompt when the upstream reported no usage (OpenAI's chat framing
+ * included), with the o200k_base tokenizer (gpt-4o's), loaded on first use only: its rank tables
+ * are a separate ~1 MB (gzip) module that cold starts never evaluate. Counts for other
+ * providers' models are estimates, and are recorded as such.
+ */
 export async function estimateUsage(params: ChatParams, completion: Completion): Promise<Usage> {
   const { countTokens } = await loadTokenizer();
   // Each message costs its text plus ~3 framing tokens; every reply is primed with 3 more.

@@ -16,8 +16,8 @@ import {
   LlmCallResponse,
 } from '../schemas/jobs';
 import type { ChatParams } from '../schemas/chat';
-import { admitCall, type Admitted } from '../services/admission';
-import { type CallRequest, collectCall, modelAlias, streamCall } from '../services/calls';
+import type { AdmissionRequest } from '../services/admission';
+import { type CallDeps, collectCall, modelAlias, streamCall } from '../services/calls';
 import { newId } from '../lib/crypto';
 import type { Usage } from '../streaming/chunks';
 import type { z } from '@hono/zod-openapi';
@@ -60,28 +60,16 @@ function pickParams(body: ChatParams): ChatParams {
   return { messages, model, temperature, max_tokens, stop, top_p, tools, tool_choice, response_format, purpose };
 }
 
-function callRequest(
-  c: Context<AppEnv>,
-  admitted: Admitted,
-  params: ChatParams,
-  stream: boolean,
-  autoComplete: boolean,
-): CallRequest {
-  return {
-    db: c.var.db,
-    env: c.env,
-    executionCtx: c.executionCtx,
-    requestSignal: c.req.raw.signal,
-    admitted,
-    params,
-    stream,
-    autoComplete,
-  };
-}
+const deps = (c: Context<AppEnv>): CallDeps => ({
+  db: c.var.db,
+  env: c.env,
+  executionCtx: c.executionCtx,
+  requestSignal: c.req.raw.signal,
+});
 
-/** Admits a call on a new job (create-and-call) named by the request body. */
-function admitWithNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>) {
-  return admitCall(c.var.db, {
+/** A call on a job created by the same request (create-and-call). */
+function withNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>): AdmissionRequest {
+  return {
     keyHash: c.var.keyHash,
     alias: modelAlias(body, c.env),
     params: pickParams(body),
@@ -93,8 +81,17 @@ function admitWithNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallB
       userId: body.user_id ?? null,
       metadata: body.metadata ?? null,
     },
-  });
+  };
 }
+
+/** A call on an existing job. */
+const onJob = (c: Context<AppEnv>, jobId: string, body: ChatParams): AdmissionRequest => ({
+  keyHash: c.var.keyHash,
+  alias: modelAlias(body, c.env),
+  params: pickParams(body),
+  now: Date.now(),
+  jobId,
+});
 
 function callResult(outcome: PumpOutcome, usage: Usage, model: Model) {
   const { completion } = outcome;
@@ -150,8 +147,7 @@ jobsApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const admitted = await admitWithNewJob(c, body);
-    return streamCall(callRequest(c, admitted, pickParams(body), true, true));
+    return streamCall(deps(c), withNewJob(c, body), { autoComplete: true });
   },
 );
 
@@ -167,9 +163,9 @@ jobsApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const admitted = await admitWithNewJob(c, body);
-    const jobId = admitted.job.id;
-    const { callId, outcome, usage } = await collectCall(callRequest(c, admitted, pickParams(body), false, true));
+    const { admitted, outcome, usage } = await collectCall(deps(c), withNewJob(c, body), { autoComplete: true });
+    const { callId, job } = admitted;
+    const jobId = job.id;
     const report = await jobReport(c.var.db, jobId, admitted.team.id);
     c.header('x-job-id', jobId);
     return c.json(
@@ -199,14 +195,7 @@ jobsApi.openapi(
   async (c) => {
     const { job_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const admitted = await admitCall(c.var.db, {
-      keyHash: c.var.keyHash,
-      alias: modelAlias(body, c.env),
-      params: pickParams(body),
-      now: Date.now(),
-      jobId: job_id,
-    });
-    return streamCall(callRequest(c, admitted, pickParams(body), true, false));
+    return streamCall(deps(c), onJob(c, job_id, body), { autoComplete: false });
   },
 );
 
@@ -223,14 +212,8 @@ jobsApi.openapi(
   async (c) => {
     const { job_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const admitted = await admitCall(c.var.db, {
-      keyHash: c.var.keyHash,
-      alias: modelAlias(body, c.env),
-      params: pickParams(body),
-      now: Date.now(),
-      jobId: job_id,
-    });
-    const { callId, outcome, usage } = await collectCall(callRequest(c, admitted, pickParams(body), false, false));
+    const { admitted, outcome, usage } = await collectCall(deps(c), onJob(c, job_id, body), { autoComplete: false });
+    const callId = admitted.callId;
     return c.json({ call_id: callId, ...callResult(outcome, usage, admitted.model) }, 200);
   },
 );

@@ -7,7 +7,6 @@ import { virtualKey } from '../middleware/auth';
 import { ErrorResponse } from '../schemas/jobs';
 import { ChatCompletion, ChatCompletionRequest, ModelList } from '../schemas/openai';
 import { collectCall, streamCall } from '../services/calls';
-import { admitCall } from '../services/admission';
 import { newId } from '../lib/crypto';
 import { requirePrincipal, selectPrincipal } from '../services/principal';
 
@@ -56,28 +55,20 @@ openaiCompat.openapi(
       tool_choice: body.tool_choice,
       response_format: body.response_format,
     };
-    const admitted = await admitCall(c.var.db, {
+    const admission = {
       keyHash: c.var.keyHash,
       alias: body.model,
       params,
       now: Date.now(),
       newJob: { id: newId('job'), teamId: null, jobType: 'chat.completion', userId: body.user ?? null, metadata: null },
-    });
-    const jobId = admitted.job.id;
-    const req = {
-      db: c.var.db,
-      env: c.env,
-      executionCtx: c.executionCtx,
-      requestSignal: c.req.raw.signal,
-      admitted,
-      params,
-      stream: body.stream === true,
-      autoComplete: true,
-      includeUsage: body.stream_options?.include_usage === true,
     };
-    if (req.stream) return streamCall(req);
+    const deps = { db: c.var.db, env: c.env, executionCtx: c.executionCtx, requestSignal: c.req.raw.signal };
+    const opts = { autoComplete: true, includeUsage: body.stream_options?.include_usage === true };
+    if (body.stream === true) return streamCall(deps, admission, opts);
 
-    const { callId, outcome, served, usage } = await collectCall(req);
+    const { admitted, outcome, served, usage } = await collectCall(deps, admission, opts);
+    const { callId } = admitted;
+    const jobId = admitted.job.id;
     const { completion } = outcome;
     const prompt = usage.prompt_tokens;
     const completionTokens = usage.completion_tokens;

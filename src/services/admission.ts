@@ -170,23 +170,10 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
       .limit(1),
     selectModel(db, alias),
     selectJob(db, jobId),
-    db.select().from(rateWindows).where(eq(rateWindows.windowStart, w)),
-    stmt(
-      db,
-      sql`SELECT count(*) AS n FROM active_streams
-        WHERE team_id = (SELECT team_id FROM api_keys WHERE key_hash = ${keyHash}) AND started_at > ${now - STREAM_SLOT_TTL_MS}`,
-    ),
   ]);
 
   const gate = results[2] as D1Result;
-  const [keyRows, teamRows, modelRows, jobRows, windows, inFlight] = results.slice(-6) as [
-    ApiKey[],
-    Team[],
-    Model[],
-    Job[],
-    (typeof rateWindows.$inferSelect)[],
-    D1Result<{ n: number }>,
-  ];
+  const [keyRows, teamRows, modelRows, jobRows] = results.slice(-4) as [ApiKey[], Team[], Model[], Job[]];
   const found = keyRows[0] && teamRows[0] ? { key: keyRows[0], team: teamRows[0] } : null;
   const principal = requirePrincipal(
     found
@@ -218,7 +205,15 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
     if (list && !list.includes(alias)) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
   }
   if (gate.meta.changes === 1) return { callId, key, team, model, job, windowStart: w };
-  throw refusal(team, key, windows, inFlight.results[0]?.n ?? 0, now);
+  // Refused: a second, read-only round trip finds out which rule said no.
+  const [windows, inFlight] = await db.batch([
+    db.select().from(rateWindows).where(eq(rateWindows.windowStart, w)),
+    stmt(
+      db,
+      sql`SELECT count(*) AS n FROM active_streams WHERE team_id = ${team.id} AND started_at > ${now - STREAM_SLOT_TTL_MS}`,
+    ),
+  ]);
+  throw refusal(team, key, windows, (inFlight as D1Result<{ n: number }>).results[0]?.n ?? 0, now);
 }
 
 /** Why the gate said no, in the order the rules are checked. */

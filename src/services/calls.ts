@@ -12,25 +12,33 @@ import type { Usage } from '../streaming/chunks';
 import { type PumpOutcome, pump } from '../streaming/pump';
 import { SSE_HEADERS } from '../streaming/sse';
 import { withoutUsageChunk } from '../streaming/usage-filter';
-import { type Admitted, countTokens, releaseSlot } from './admission';
+import { type AdmissionRequest, type Admitted, admitCall, countTokens, releaseSlot } from './admission';
 import { track } from './inflight';
 import { finishJobStatements } from './jobs';
 import { type OpenedUpstream, UpstreamFailure, openUpstream } from './upstream';
+import { rememberAdmission, sameTarget, warmTarget } from './warm';
 
-export interface CallRequest {
+/** What a call needs from the request around it. */
+export interface CallDeps {
   db: Db;
   env: Env;
   executionCtx: Pick<ExecutionContext, 'waitUntil'>;
   /** Fires when the client disconnects (with the `enable_request_signal` flag). */
   requestSignal: AbortSignal;
-  /** What admission decided: the call's id, key, team, model and job. */
-  admitted: Admitted;
-  params: ChatParams;
+}
+
+export interface CallOptions {
   stream: boolean;
   /** create-and-call: the job finishes with its only call. */
   autoComplete: boolean;
   /** Whether the client sees the final usage chunk (the books always get usage). Default true. */
   includeUsage?: boolean;
+}
+
+interface CallRequest extends CallDeps, CallOptions {
+  /** What admission decided: the call's id, key, team, model and job. */
+  admitted: Admitted;
+  params: ChatParams;
 }
 
 export const modelAlias = (params: ChatParams, env: Env) => params.model ?? env.DEFAULT_MODEL ?? 'mock';
@@ -41,17 +49,52 @@ interface OpenedCall extends OpenedUpstream {
 }
 
 /**
- * Opens the upstream (with retries and fallbacks, see upstream.ts). A failure before the
- * first byte is the client's HTTP error (429/502/504), recorded as an `error` call; nothing
- * was streamed, so nothing is charged.
+ * Admits the call (admission.ts) and opens its upstream (upstream.ts). When this isolate has
+ * admitted the same key and model within the last minute, the upstream request goes out at the
+ * same time as the admission batch, so the client waits for the slower of the two instead of
+ * their sum; if admission refuses, that request is aborted before a byte of it reaches anyone.
+ * A failure before the first byte is the client's HTTP error (429/502/504), recorded as an
+ * `error` call; nothing was streamed, so nothing is charged.
  */
-async function openCall(req: CallRequest): Promise<OpenedCall> {
+async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOptions) {
   const startedAt = Date.now();
   const abort = new AbortController();
-  req.requestSignal.addEventListener('abort', () => abort.abort(), { once: true });
+  deps.requestSignal.addEventListener('abort', () => abort.abort(), { once: true });
+  const early = warmTarget(admission.keyHash, admission.alias, startedAt);
+  const earlyAbort = new AbortController();
+  abort.signal.addEventListener('abort', () => earlyAbort.abort(), { once: true });
+  const earlyOpen = early
+    ? openUpstream(deps.db, deps.env, early, admission.params, earlyAbort.signal).then(
+        (opened) => ({ opened }),
+        (failure: unknown) => ({ failure }),
+      )
+    : null;
+
+  let admitted: Admitted;
   try {
-    const opened = await openUpstream(req.db, req.env, req.admitted.model, req.params, abort.signal);
-    return { ...opened, startedAt, abort };
+    admitted = await admitCall(deps.db, admission);
+  } catch (err) {
+    earlyAbort.abort();
+    void earlyOpen?.then((r) => ('opened' in r ? r.opened.upstream.body?.cancel() : undefined));
+    throw err;
+  }
+  rememberAdmission(admission.keyHash, admitted.model, Date.now());
+  const req: CallRequest = { ...deps, ...opts, admitted, params: admission.params };
+
+  try {
+    let result: { opened: OpenedUpstream } | { failure: unknown };
+    if (earlyOpen && early && sameTarget(early, admitted.model)) {
+      result = await earlyOpen;
+    } else {
+      earlyAbort.abort();
+      void earlyOpen?.then((r) => ('opened' in r ? r.opened.upstream.body?.cancel() : undefined));
+      result = await openUpstream(deps.db, deps.env, admitted.model, admission.params, abort.signal).then(
+        (opened) => ({ opened }),
+        (failure: unknown) => ({ failure }),
+      );
+    }
+    if ('failure' in result) throw result.failure;
+    return { req, opened: { ...result.opened, startedAt, abort } satisfies OpenedCall };
   } catch (err) {
     if (!(err instanceof UpstreamFailure)) throw err;
     const outcome: PumpOutcome = {
@@ -61,7 +104,7 @@ async function openCall(req: CallRequest): Promise<OpenedCall> {
       latencyMs: Date.now() - startedAt,
       error: err.error.toJSON().error,
     };
-    req.executionCtx.waitUntil(settle(req, outcome, { model: err.model, attempts: err.attempts }));
+    deps.executionCtx.waitUntil(settle(req, outcome, { model: err.model, attempts: err.attempts }));
     throw err.error;
   }
 }
@@ -72,8 +115,12 @@ const streamTimers = (env: Env) => ({
 });
 
 /** Streams the answer to the client as SSE; the books are written after it closes. */
-export async function streamCall(req: CallRequest, headers: Record<string, string> = {}): Promise<Response> {
-  const opened = await openCall(req);
+export async function streamCall(
+  deps: CallDeps,
+  admission: AdmissionRequest,
+  opts: Omit<CallOptions, 'stream'>,
+): Promise<Response> {
+  const { req, opened } = await begin(deps, admission, { ...opts, stream: true });
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   // The client cancelling the response errors the writable side: stop the upstream at once.
@@ -88,14 +135,13 @@ export async function streamCall(req: CallRequest, headers: Record<string, strin
     ...streamTimers(req.env),
   }).then((outcome) => settle(req, outcome, opened));
   req.executionCtx.waitUntil(done);
-  return new Response(readable, {
-    headers: { ...SSE_HEADERS, 'x-call-id': req.admitted.callId, 'x-job-id': req.admitted.job.id, ...headers },
-  });
+  const { callId, job } = req.admitted;
+  return new Response(readable, { headers: { ...SSE_HEADERS, 'x-call-id': callId, 'x-job-id': job.id } });
 }
 
 /** Runs the call to its end and returns the whole answer (non-streaming endpoints). */
-export async function collectCall(req: CallRequest) {
-  const opened = await openCall(req);
+export async function collectCall(deps: CallDeps, admission: AdmissionRequest, opts: Omit<CallOptions, 'stream'>) {
+  const { req, opened } = await begin(deps, admission, { ...opts, stream: false });
   const outcome = await pump({
     upstream: opened.upstream.body!,
     writer: null,
@@ -110,7 +156,7 @@ export async function collectCall(req: CallRequest) {
     const e = outcome.error!;
     throw new ApiError(502, 'upstream_error', e.code ?? 'upstream_error', e.message);
   }
-  return { callId: req.admitted.callId, outcome, usage, served: opened.model };
+  return { admitted: req.admitted, outcome, usage, served: opened.model };
 }
 
 /** The provider's usage when it sent one (zeros included), else counted with the tokenizer. */
