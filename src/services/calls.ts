@@ -1,9 +1,7 @@
-import { sql } from 'drizzle-orm';
 import { settleCallHold } from '../billing/credits';
 import { callCredits } from '../billing/metering';
 import { costUsd } from '../billing/pricing';
 import { estimateUsage } from '../billing/tokens';
-import { stmt } from '../db/raw';
 import { type Model, llmCalls } from '../db/schema';
 import type { Db, Env } from '../env';
 import { ApiError } from '../errors';
@@ -219,11 +217,17 @@ async function settle(
     await db.batch([
       db.insert(llmCalls).values(row),
       releaseSlot(db, callId),
-      countTokens(db, admitted, usage.total_tokens),
+      // Only what this team's settings (as admitted) need: every statement costs on the hot path.
+      ...(admitted.team.tpmLimit !== null || admitted.key.tpmLimit !== null
+        ? [countTokens(db, admitted, usage.total_tokens)]
+        : []),
+      // (A call on an existing job moved it to in_progress at admission.)
       ...(req.autoComplete
         ? finishJobStatements(db, job.teamId, job.id, jobStatus, now, { errorMessage: outcome.error?.message ?? null })
-        : [stmt(db, sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${job.id} AND status = 'pending'`)]),
-      ...settleCallHold(db, { teamId: job.teamId, jobId: job.id, callId, credits }, now),
+        : []),
+      ...(team.budgetMode !== 'job_based'
+        ? settleCallHold(db, { teamId: job.teamId, jobId: job.id, callId, credits }, now)
+        : []),
     ]);
   })().catch((err) => {
     // The books must never fail silently: this shows in `wrangler tail` and Workers Logs.
