@@ -7,10 +7,13 @@ import * as schema from './db/schema';
 import type { AppEnv } from './env';
 import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors';
 import { admin } from './routes/admin';
+import { registerDocs } from './routes/docs';
 import { health } from './routes/health';
 import { jobsApi } from './routes/jobs';
+import { reportsApi } from './routes/reports';
 import { openaiCompat } from './routes/openai-compat';
 import { teamsApi } from './routes/teams';
+import { usageApi } from './routes/usage';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -44,7 +47,10 @@ export function createApp() {
   app.route('/', health);
   app.route('/api', jobsApi);
   app.route('/api', teamsApi);
+  app.route('/api', usageApi);
+  app.route('/api', reportsApi);
   app.route('/admin', admin);
+  registerDocs(app); // /openapi.json and /docs, built on first request from every mounted route
   app.route('/v1', openaiCompat);
 
   app.notFound((c) => {

@@ -1,0 +1,45 @@
+/**
+ * Cron triggers (wrangler.toml `[triggers]`). Each schedule calls the same services the
+ * routes use; both jobs are idempotent, so a retried or overlapping run is harmless.
+ */
+import { drizzle } from 'drizzle-orm/d1';
+import * as schema from './db/schema';
+import type { Db } from './env';
+import { expireStaleJobs, jobTtlSeconds } from './services/expiry';
+import { lowCreditDefault, type OpsEnv, previousUtcDay, writeDailyReports } from './services/reports';
+
+export const CRON_DAILY_REPORT = '5 0 * * *';
+export const CRON_EXPIRE_JOBS = '*/10 * * * *';
+
+/** Yesterday's (UTC) credit report for every team. */
+export async function runDailyReports(db: Db, env: OpsEnv, scheduledTime: number) {
+  const day = previousUtcDay(scheduledTime);
+  const result = await writeDailyReports(db, day, { now: Date.now(), lowCreditDefault: lowCreditDefault(env) });
+  return { task: 'daily_report', day, ...result };
+}
+
+/** Fails jobs left open longer than `JOB_TTL` and releases their credit. */
+export async function runJobExpiry(db: Db, env: OpsEnv, scheduledTime: number) {
+  const result = await expireStaleJobs(db, { now: scheduledTime, ttlSeconds: jobTtlSeconds(env) });
+  return { task: 'job_expiry', ...result };
+}
+
+export async function scheduled(controller: ScheduledController, env: OpsEnv, _ctx: ExecutionContext): Promise<void> {
+  const db = drizzle(env.DB, { schema }) as Db;
+  const at = controller.scheduledTime;
+  const tasks =
+    controller.cron === CRON_DAILY_REPORT
+      ? [runDailyReports(db, env, at)]
+      : controller.cron === CRON_EXPIRE_JOBS
+        ? [runJobExpiry(db, env, at)]
+        : // An unknown schedule (or `/__scheduled` without `cron`) runs both: each is idempotent.
+          [runDailyReports(db, env, at), runJobExpiry(db, env, at)];
+  const results = await Promise.allSettled(tasks);
+  for (const r of results) {
+    if (r.status === 'fulfilled') console.log(JSON.stringify({ msg: 'cron done', cron: controller.cron, ...r.value }));
+    else console.error(JSON.stringify({ msg: 'cron failed', cron: controller.cron, error: String(r.reason) }));
+  }
+  // A failed task fails the invocation, so it shows as an error in the Cron Events log.
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -1,0 +1,57 @@
+/**
+ * Jobs nobody completed: a client that crashed between `create` and `complete` would hold its
+ * credit forever. The cron job fails them after `JOB_TTL` seconds, which releases their holds
+ * through the same statements `complete` uses.
+ */
+import { and, asc, inArray, lt } from 'drizzle-orm';
+import { jobs } from '../db/schema';
+import type { Db } from '../env';
+import { finishJobStatements } from './jobs';
+import { envInt, type OpsEnv } from './reports';
+
+export const DEFAULT_JOB_TTL_SECONDS = 3600;
+export const EXPIRED_MESSAGE = 'expired after JOB_TTL';
+/** Jobs expired per run; the rest wait for the next run ten minutes later. */
+export const EXPIRY_BATCH = 500;
+/** Batches in flight at once (D1 runs them one after another; this only hides round trips). */
+const PARALLEL = 8;
+
+export const jobTtlSeconds = (env: OpsEnv) => envInt(env.JOB_TTL, DEFAULT_JOB_TTL_SECONDS);
+
+/**
+ * Fails `pending`/`in_progress` jobs created more than `ttlSeconds` before `now`, oldest
+ * first, one `db.batch` per job so one bad row cannot undo the others. A job completed
+ * meanwhile is left alone: the finish statements only move active jobs.
+ */
+export async function expireStaleJobs(
+  db: Db,
+  opts: { now: number; ttlSeconds: number; limit?: number },
+): Promise<{ found: number; expired: number; errors: number }> {
+  const cutoff = opts.now - opts.ttlSeconds * 1000;
+  const stale = await db
+    .select({ id: jobs.id, teamId: jobs.teamId })
+    .from(jobs)
+    .where(and(inArray(jobs.status, ['pending', 'in_progress']), lt(jobs.createdAt, cutoff)))
+    .orderBy(asc(jobs.createdAt))
+    .limit(opts.limit ?? EXPIRY_BATCH);
+
+  let expired = 0;
+  let errors = 0;
+  for (let i = 0; i < stale.length; i += PARALLEL) {
+    const results = await Promise.allSettled(
+      stale
+        .slice(i, i + PARALLEL)
+        .map((job) =>
+          db.batch(finishJobStatements(db, job.teamId, job.id, 'failed', opts.now, { errorMessage: EXPIRED_MESSAGE })),
+        ),
+    );
+    results.forEach((r, j) => {
+      if (r.status === 'fulfilled') expired += r.value[0].meta.changes;
+      else {
+        errors++;
+        console.error(JSON.stringify({ msg: 'job expiry failed', job_id: stale[i + j]?.id, error: String(r.reason) }));
+      }
+    });
+  }
+  return { found: stale.length, expired, errors };
+}
