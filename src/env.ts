@@ -20,6 +20,10 @@ export interface Env {
   KEEPALIVE_MS?: string;
   /** An upstream stream silent this long ends with an in-band error (default 60 s). */
   STREAM_IDLE_TIMEOUT_MS?: string;
+  /** Seconds a job may stay pending/in_progress before the cron job fails it (default 3600). */
+  JOB_TTL?: string;
+  /** Available credits under which a team without its own threshold is flagged (default 10). */
+  LOW_CREDIT_THRESHOLD?: string;
   /** First retry backoff in milliseconds (doubled per retry, with jitter). */
   UPSTREAM_RETRY_BASE_MS?: string;
 }

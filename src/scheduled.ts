@@ -4,27 +4,29 @@
  */
 import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './db/schema';
-import type { Db } from './env';
-import { expireStaleJobs, jobTtlSeconds } from './services/expiry';
-import { lowCreditDefault, type OpsEnv, previousUtcDay, writeDailyReports } from './services/reports';
+import type { Db, Env } from './env';
+import { expireStaleJobs, jobTtlSeconds, sweepStale } from './services/expiry';
+import { lowCreditDefault, previousUtcDay, writeDailyReports } from './services/reports';
 
 export const CRON_DAILY_REPORT = '5 0 * * *';
 export const CRON_EXPIRE_JOBS = '*/10 * * * *';
 
 /** Yesterday's (UTC) credit report for every team. */
-export async function runDailyReports(db: Db, env: OpsEnv, scheduledTime: number) {
+export async function runDailyReports(db: Db, env: Env, scheduledTime: number) {
   const day = previousUtcDay(scheduledTime);
   const result = await writeDailyReports(db, day, { now: Date.now(), lowCreditDefault: lowCreditDefault(env) });
   return { task: 'daily_report', day, ...result };
 }
 
-/** Fails jobs left open longer than `JOB_TTL` and releases their credit. */
-export async function runJobExpiry(db: Db, env: OpsEnv, scheduledTime: number) {
-  const result = await expireStaleJobs(db, { now: scheduledTime, ttlSeconds: jobTtlSeconds(env) });
-  return { task: 'job_expiry', ...result };
+/** Fails jobs left open longer than `JOB_TTL` and releases their credit; sweeps what dead isolates left. */
+export async function runJobExpiry(db: Db, env: Env, scheduledTime: number) {
+  const opts = { now: scheduledTime, ttlSeconds: jobTtlSeconds(env) };
+  const result = await expireStaleJobs(db, opts);
+  const swept = await sweepStale(db, opts);
+  return { task: 'job_expiry', ...result, swept };
 }
 
-export async function scheduled(controller: ScheduledController, env: OpsEnv, _ctx: ExecutionContext): Promise<void> {
+export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const db = drizzle(env.DB, { schema }) as Db;
   const at = controller.scheduledTime;
   const tasks =

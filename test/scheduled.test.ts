@@ -218,3 +218,43 @@ describe('stale job expiry (cron */10 * * * *)', () => {
     expect(await books(teamId)).toEqual({ balance: 10, held: 0, ledgerSum: 10, activeHolds: 0 });
   });
 });
+
+describe('sweeping what dead isolates leave behind (cron */10 * * * *)', () => {
+  it('releases call holds older than JOB_TTL, and prunes stale slots and past rate windows', async () => {
+    const { teamId } = await setupTeam(100);
+    const now = Date.now();
+    const old = now - 2 * 3600_000;
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO jobs (id, team_id, job_type, status, created_at) VALUES ('job_sweep', ?, 'x', 'completed', ?)",
+      ).bind(teamId, now),
+      env.DB.prepare(
+        "INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at) VALUES ('hold_dead', ?, 'job_sweep', 'call_dead', 7, 'active', ?)",
+      ).bind(teamId, old),
+      env.DB.prepare(
+        "INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at) VALUES ('hold_live', ?, 'job_sweep', 'call_live', 3, 'active', ?)",
+      ).bind(teamId, now),
+      env.DB.prepare('UPDATE teams SET credits_held = credits_held + 10 WHERE id = ?').bind(teamId),
+      env.DB.prepare(
+        "INSERT INTO active_streams (call_id, team_id, started_at) VALUES ('call_dead', ?, ?), ('call_live', ?, ?)",
+      ).bind(teamId, old, teamId, now),
+      env.DB.prepare('INSERT INTO rate_windows (scope, window_start, requests) VALUES (?, ?, 5), (?, ?, 1)').bind(
+        `team:${teamId}`,
+        old,
+        `team:${teamId}`,
+        now - (now % 60_000),
+      ),
+    ]);
+    expect(await books(teamId)).toEqual({ balance: 100, held: 10, ledgerSum: 100, activeHolds: 10 });
+
+    await runCron('*/10 * * * *', now);
+
+    expect(await books(teamId)).toEqual({ balance: 100, held: 3, ledgerSum: 100, activeHolds: 3 });
+    const slots = await env.DB.prepare('SELECT call_id FROM active_streams WHERE team_id = ?').bind(teamId).all();
+    expect(slots.results).toEqual([{ call_id: 'call_live' }]);
+    const windows = await env.DB.prepare('SELECT requests FROM rate_windows WHERE scope = ?')
+      .bind(`team:${teamId}`)
+      .all();
+    expect(windows.results).toEqual([{ requests: 1 }]);
+  });
+});

@@ -21,7 +21,7 @@ import { newId } from '../lib/crypto';
 import type { ChatParams } from '../schemas/chat';
 import { requireModel, selectModel } from './models';
 import { requireJob, selectJob } from './jobs';
-import { requirePrincipal, requireSameTeam } from './principal';
+import { KEY_USE_GRANULARITY_MS, requirePrincipal, requireSameTeam } from './principal';
 
 /** An in-flight row older than this no longer counts against the concurrency cap (its isolate died). */
 export const STREAM_SLOT_TTL_MS = 10 * 60_000;
@@ -159,6 +159,12 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
       sql`
       UPDATE teams SET credits_held = credits_held + (SELECT amount FROM credit_holds WHERE id = ${callHoldId})
       WHERE id = (SELECT team_id FROM credit_holds WHERE id = ${callHoldId})`,
+    ),
+    // The key's last use, at most one write a minute (as noteKeyUse in principal.ts).
+    stmt(
+      db,
+      sql`UPDATE api_keys SET last_used_at = ${now}
+        WHERE key_hash = ${keyHash} AND (last_used_at IS NULL OR last_used_at < ${now - KEY_USE_GRANULARITY_MS}) AND ${admitted}`,
     ),
     // Reads, after the writes: what the decision saw.
     // Two reads, not a join: D1 batch rows are objects, and a join would collide on column names.

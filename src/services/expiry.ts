@@ -3,11 +3,13 @@
  * credit forever. The cron job fails them after `JOB_TTL` seconds, which releases their holds
  * through the same statements `complete` uses.
  */
-import { and, asc, inArray, lt } from 'drizzle-orm';
+import { and, asc, inArray, lt, sql } from 'drizzle-orm';
+import { stmt } from '../db/raw';
+import { STREAM_SLOT_TTL_MS } from './admission';
 import { jobs } from '../db/schema';
-import type { Db } from '../env';
+import type { Db, Env } from '../env';
 import { finishJobStatements } from './jobs';
-import { envInt, type OpsEnv } from './reports';
+import { envInt } from './reports';
 
 export const DEFAULT_JOB_TTL_SECONDS = 3600;
 export const EXPIRED_MESSAGE = 'expired after JOB_TTL';
@@ -16,7 +18,7 @@ export const EXPIRY_BATCH = 500;
 /** Batches in flight at once (D1 runs them one after another; this only hides round trips). */
 const PARALLEL = 8;
 
-export const jobTtlSeconds = (env: OpsEnv) => envInt(env.JOB_TTL, DEFAULT_JOB_TTL_SECONDS);
+export const jobTtlSeconds = (env: Env) => envInt(env.JOB_TTL, DEFAULT_JOB_TTL_SECONDS);
 
 /**
  * Fails `pending`/`in_progress` jobs created more than `ttlSeconds` before `now`, oldest
@@ -54,4 +56,30 @@ export async function expireStaleJobs(
     });
   }
   return { found: stale.length, expired, errors };
+}
+
+/** Rate windows older than this are history; limits only read the current minute. */
+const RATE_WINDOW_KEEP_MS = 5 * 60_000;
+
+/**
+ * Housekeeping for what a dead isolate can leave behind: concurrency slots of streams that never
+ * settled (older than STREAM_SLOT_TTL_MS, ignored by the cap already), past rate windows, and
+ * call holds older than the job TTL whose call never settled. Those holds are released (the
+ * team gets the credit back) in one batch with the teams' held totals, so the books stay exact.
+ */
+export async function sweepStale(db: Db, opts: { now: number; ttlSeconds: number }) {
+  const cutoff = opts.now - opts.ttlSeconds * 1000;
+  const stale = sql`SELECT id FROM credit_holds WHERE call_id IS NOT NULL AND status = 'active' AND created_at < ${cutoff}`;
+  const [slots, windows, , holds] = await db.batch([
+    stmt(db, sql`DELETE FROM active_streams WHERE started_at < ${opts.now - STREAM_SLOT_TTL_MS}`),
+    stmt(db, sql`DELETE FROM rate_windows WHERE window_start < ${opts.now - RATE_WINDOW_KEEP_MS}`),
+    stmt(
+      db,
+      sql`UPDATE teams SET credits_held = credits_held -
+        (SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE team_id = teams.id AND id IN (${stale}))
+        WHERE id IN (SELECT team_id FROM credit_holds WHERE id IN (${stale}))`,
+    ),
+    stmt(db, sql`UPDATE credit_holds SET status = 'released', settled_at = ${opts.now} WHERE id IN (${stale})`),
+  ]);
+  return { slots: slots.meta.changes, rateWindows: windows.meta.changes, callHolds: holds.meta.changes };
 }

@@ -9,7 +9,6 @@ import { type CreditReport, creditReports, teams } from '../db/schema';
 import type { Db, Env } from '../env';
 
 /** Vars the operator side reads from wrangler.toml (`[vars]`). */
-export type OpsEnv = Env & { JOB_TTL?: string; LOW_CREDIT_THRESHOLD?: string };
 
 export const DEFAULT_LOW_CREDIT_THRESHOLD = 10;
 export const DAY_MS = 86_400_000;
@@ -21,7 +20,7 @@ export function envInt(value: string | undefined, fallback: number): number {
 }
 
 /** The threshold for teams that set none (`LOW_CREDIT_THRESHOLD`, default 10). */
-export const lowCreditDefault = (env: OpsEnv) => envInt(env.LOW_CREDIT_THRESHOLD, DEFAULT_LOW_CREDIT_THRESHOLD);
+export const lowCreditDefault = (env: Env) => envInt(env.LOW_CREDIT_THRESHOLD, DEFAULT_LOW_CREDIT_THRESHOLD);
 
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export const dayStart = (day: string) => Date.parse(`${day}T00:00:00.000Z`);
