@@ -1,0 +1,190 @@
+/**
+ * A streamed answer: an async iterable of `chat.completion.chunk`s read off one SSE response,
+ * with helpers that consume the rest. Leaving the loop early (or aborting) closes the request,
+ * so the gateway sees the disconnect and settles the call.
+ */
+import { APIConnectionError, StreamError } from './errors.js';
+import { abortError, type Sent } from './http.js';
+import { createSSEDecoder, type ServerSentEvent } from './sse.js';
+import type { ChatCompletionChunk, ErrorBody, FinishReason, TokenUsage, ToolCall, ToolCallDelta } from './types.js';
+
+/**
+ * The chunk an event carries, or `null` for the terminal `[DONE]`. An in-band error event
+ * (`data: {"error":{...}}`, or an `event: error`) and a non-JSON payload throw a `StreamError`.
+ *
+ * @example
+ * chunkFromEvent({ event: null, data: '[DONE]', id: null }); // null
+ */
+export function chunkFromEvent(ev: ServerSentEvent, requestId: string | null = null): ChatCompletionChunk | null {
+  if (ev.data === '[DONE]') return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(ev.data);
+  } catch {
+    throw new StreamError(`Malformed stream event: ${ev.data.slice(0, 200)}`, { code: 'invalid_event', requestId });
+  }
+  const inBand = json !== null && typeof json === 'object' && 'error' in json;
+  if (inBand || ev.event === 'error') {
+    const e = (inBand ? (json as ErrorBody).error : json) as Partial<ErrorBody['error']> | null;
+    throw new StreamError(e?.message ?? 'The stream reported an error', {
+      code: e?.code ?? null,
+      type: e?.type ?? null,
+      param: e?.param ?? null,
+      requestId,
+    });
+  }
+  return json as ChatCompletionChunk;
+}
+
+/**
+ * Folds streamed tool-call pieces into whole calls (pieces with the same `index` belong together;
+ * `arguments` arrive in fragments).
+ *
+ * @example
+ * const calls: ToolCall[] = [];
+ * addToolCallDeltas(calls, [{ index: 0, id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"ci' } }]);
+ * addToolCallDeltas(calls, [{ index: 0, function: { arguments: 'ty":"Oslo"}' } }]);
+ * calls[0]!.function.arguments; // '{"city":"Oslo"}'
+ */
+export function addToolCallDeltas(calls: ToolCall[], deltas: ToolCallDelta[]): void {
+  for (const d of deltas) {
+    const call = (calls[d.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+    if (d.id) call.id = d.id;
+    if (d.function?.name) call.function.name = d.function.name;
+    if (d.function?.arguments) call.function.arguments += d.function.arguments;
+  }
+}
+
+/**
+ * One streamed answer. Iterate it once with `for await`; or call `text()`, `finalUsage()` or
+ * `toolCalls()`, which read whatever is left and return the totals (over the chunks already
+ * iterated too). `break` or `abort()` closes the HTTP request.
+ *
+ * @example
+ * const stream = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Hi' }] });
+ * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+ * console.log(await stream.finalUsage()); // { prompt_tokens, completion_tokens, total_tokens }
+ */
+export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
+  /** The HTTP response (status 200; its body is this stream). */
+  readonly response: Response;
+  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created. */
+  readonly jobId: string | null;
+  /** The call's id (`x-call-id`). */
+  readonly callId: string | null;
+  /** The gateway's `x-request-id`. */
+  readonly requestId: string | null;
+
+  readonly #sent: Sent;
+  readonly #chunks: AsyncGenerator<ChatCompletionChunk, void, undefined>;
+  #text = '';
+  #usage: TokenUsage | null = null;
+  #finishReason: FinishReason | null = null;
+  #toolCalls: ToolCall[] = [];
+
+  /** Wraps a response that arrived; `SluiceClient` makes these. */
+  constructor(sent: Sent) {
+    this.#sent = sent;
+    this.response = sent.response;
+    this.jobId = sent.response.headers.get('x-job-id');
+    this.callId = sent.response.headers.get('x-call-id');
+    this.requestId = sent.response.headers.get('x-request-id');
+    this.#chunks = this.#read();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
+    return this.#chunks;
+  }
+
+  /** The whole text of the answer (choice 0), reading the rest of the stream first. */
+  async text(): Promise<string> {
+    await this.#drain();
+    return this.#text;
+  }
+
+  /** The usage of the last chunk, reading the rest of the stream first; `null` if none came. */
+  async finalUsage(): Promise<TokenUsage | null> {
+    await this.#drain();
+    return this.#usage;
+  }
+
+  /** The tool calls the model made, assembled, reading the rest of the stream first. */
+  async toolCalls(): Promise<ToolCall[]> {
+    await this.#drain();
+    return this.#toolCalls.filter(Boolean);
+  }
+
+  /** The `finish_reason` seen so far (`stop`, `length`, `tool_calls`...), or `null`. */
+  get finishReason(): FinishReason | null {
+    return this.#finishReason;
+  }
+
+  /** Stops reading and closes the request; a pending or later read throws `APIUserAbortError`. */
+  abort(): void {
+    this.#sent.abort();
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) if ((await this.#chunks.next()).done) return;
+  }
+
+  #take(chunk: ChatCompletionChunk): void {
+    if (chunk.usage) this.#usage = chunk.usage;
+    const choice = chunk.choices?.find((c) => c.index === 0);
+    if (!choice) return;
+    if (choice.delta?.content) this.#text += choice.delta.content;
+    if (choice.delta?.tool_calls) addToolCallDeltas(this.#toolCalls, choice.delta.tool_calls);
+    if (choice.finish_reason) this.#finishReason = choice.finish_reason;
+  }
+
+  async *#read(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const { response, signal } = this.#sent;
+    const requestId = this.requestId;
+    if (!response.body) throw new StreamError('The response has no body', { code: 'empty_stream', requestId });
+    const reader = response.body.getReader();
+    // Some fetch implementations do not end a body when its request's signal fires; cancelling
+    // the reader ends a pending read everywhere.
+    const onAbort = () => void reader.cancel().catch(() => {});
+    signal.addEventListener('abort', onAbort, { once: true });
+    const decoder = createSSEDecoder();
+    let ended = false;
+    try {
+      for (;;) {
+        let read: ReadableStreamReadResult<Uint8Array>;
+        try {
+          read = await reader.read();
+        } catch (err) {
+          if (signal.aborted) throw abortError(signal);
+          throw new APIConnectionError(`The stream broke off: ${(err as Error)?.message ?? String(err)}`, {
+            cause: err,
+            requestId,
+          });
+        }
+        if (signal.aborted) throw abortError(signal);
+        for (const ev of read.done ? decoder.end() : decoder.decode(read.value)) {
+          const chunk = chunkFromEvent(ev, requestId);
+          if (chunk === null) {
+            ended = true;
+            return;
+          }
+          this.#take(chunk);
+          yield chunk;
+        }
+        if (read.done) {
+          ended = true;
+          throw new StreamError('The stream ended before [DONE]', { code: 'stream_truncated', requestId });
+        }
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.#sent.release();
+      // Left early (break, an error event, abort): close the request so the gateway stops too.
+      if (!ended) {
+        this.#sent.abort();
+        await reader.cancel().catch(() => {});
+      } else {
+        reader.releaseLock();
+      }
+    }
+  }
+}

@@ -1,0 +1,356 @@
+import { ChatStream } from './chat-stream.js';
+import { APIConnectionError, SluiceError } from './errors.js';
+import { abortError, type FetchLike, type RequestPolicy, send } from './http.js';
+import type {
+  ChatParams,
+  CompleteJobResult,
+  CreateAndCallResult,
+  Credits,
+  Job,
+  JobCosts,
+  JobStatus,
+  JobSummary,
+  LlmCallResult,
+  ModelList,
+  Page,
+  Reports,
+  TeamUsage,
+} from './types.js';
+
+/**
+ * How to reach Sluice and how patient to be.
+ *
+ * @example
+ * const options: SluiceClientOptions = { baseUrl: 'http://127.0.0.1:8787', apiKey: 'sk-sluice-...', teamId: 'acme-corp' };
+ */
+export interface SluiceClientOptions {
+  /** The gateway's origin, e.g. `http://127.0.0.1:8787` (a trailing `/` is fine). */
+  baseUrl: string;
+  /** A virtual key (`sk-sluice-...`). */
+  apiKey: string;
+  /** The team the key belongs to; new jobs and team reads use it. */
+  teamId: string;
+  /** Another `fetch` (a Worker's service binding, a test double); default `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** Milliseconds to wait for response headers, per attempt (default 60 000; `0` for none). */
+  timeoutMs?: number;
+  /** Retries after a network error, a timeout, a 429 or a 5xx, before any byte arrived (default 2). */
+  maxRetries?: number;
+  /** First backoff delay; doubles per retry, up to `maxRetryDelayMs` (defaults 500 and 8 000). */
+  initialRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** The longest `Retry-After` honoured, in milliseconds (default 60 000). */
+  maxRetryAfterMs?: number;
+}
+
+/**
+ * Per-call overrides.
+ *
+ * @example
+ * await client.credits({ signal: AbortSignal.timeout(2_000), maxRetries: 0 });
+ */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxRetries?: number;
+}
+
+/**
+ * Options of one LLM call: the generation parameters plus an optional `signal`.
+ *
+ * @example
+ * const call: CallOptions = { messages: [{ role: 'user', content: 'Hi' }], temperature: 0.7, signal: controller.signal };
+ */
+export type CallOptions = ChatParams & RequestOptions;
+
+/**
+ * Options of a one-request job: its type (and user, metadata) plus the call's parameters.
+ *
+ * @example
+ * const opts: CreateAndCallOptions = { jobType: 'chat', model: 'mock', messages: [{ role: 'user', content: 'Hi' }] };
+ */
+export type CreateAndCallOptions = CallOptions & {
+  jobType: string;
+  userId?: string;
+  metadata?: Record<string, unknown>;
+};
+
+const DEFAULTS = {
+  timeoutMs: 60_000,
+  maxRetries: 2,
+  initialRetryDelayMs: 500,
+  maxRetryDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+};
+
+const CHAT_KEYS = [
+  'messages',
+  'model',
+  'temperature',
+  'max_tokens',
+  'stop',
+  'top_p',
+  'tools',
+  'tool_choice',
+  'response_format',
+  'purpose',
+] as const;
+
+function chatBody(opts: CallOptions): ChatParams {
+  const body: Record<string, unknown> = {};
+  for (const k of CHAT_KEYS) if (opts[k] !== undefined) body[k] = opts[k];
+  return body as unknown as ChatParams;
+}
+
+const seg = encodeURIComponent;
+
+/**
+ * The typed client for Sluice's job API: jobs, streamed and whole LLM calls, credits and the
+ * team's usage reads. Uses only `fetch`, `ReadableStream`, `TextDecoder` and `AbortController`,
+ * so it runs in Node 20+, browsers and Workers.
+ *
+ * @example
+ * const client = new SluiceClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: process.env.SLUICE_KEY!, teamId: 'acme-corp' });
+ * const jobId = await client.createJob('chat');
+ * const stream = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Hello' }] });
+ * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+ * const { costs } = await client.completeJob(jobId, 'completed');
+ * console.log(`\nCredits remaining: ${costs.credits_remaining}`);
+ */
+export class SluiceClient {
+  readonly baseUrl: string;
+  readonly teamId: string;
+  readonly #apiKey: string;
+  readonly #fetch: FetchLike;
+  readonly #policy: RequestPolicy;
+
+  constructor(options: SluiceClientOptions) {
+    if (!options.baseUrl) throw new TypeError('SluiceClient: baseUrl is required');
+    if (!options.apiKey) throw new TypeError('SluiceClient: apiKey is required');
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.teamId = options.teamId;
+    this.#apiKey = options.apiKey;
+    // Looked up per call (not bound once) so a page or test may swap globalThis.fetch later.
+    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.#policy = {
+      timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+      maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+      initialRetryDelayMs: options.initialRetryDelayMs ?? DEFAULTS.initialRetryDelayMs,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? DEFAULTS.maxRetryDelayMs,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs,
+    };
+  }
+
+  /**
+   * Opens a job (and holds its credit); returns its id.
+   *
+   * @example
+   * const jobId = await client.createJob('support_chat', { userId: 'user-42', metadata: { ticket: 'T-1' } });
+   */
+  async createJob(
+    jobType: string,
+    options: { metadata?: Record<string, unknown>; userId?: string } & RequestOptions = {},
+  ): Promise<string> {
+    const body = { team_id: this.teamId, job_type: jobType, user_id: options.userId, metadata: options.metadata };
+    const res = await this.#json<{ job_id: string }>('POST', '/api/jobs/create', body, options);
+    return res.job_id;
+  }
+
+  /**
+   * Streams one LLM call inside a job. Resolves once the response headers arrive (errors such as
+   * 402 or 404 throw here); the chunks then arrive through the returned `ChatStream`.
+   *
+   * @example
+   * const stream = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Write a haiku' }], temperature: 0.7 });
+   * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+   */
+  chatStream(jobId: string, options: CallOptions): Promise<ChatStream> {
+    return this.#stream(`/api/jobs/${seg(jobId)}/llm-call-stream`, chatBody(options), options);
+  }
+
+  /**
+   * Makes one LLM call inside a job and returns the whole answer.
+   *
+   * @example
+   * const { response, metadata } = await client.chat(jobId, { messages: [{ role: 'user', content: 'Summarize: ...' }] });
+   * console.log(response.content, metadata.tokens_used);
+   */
+  chat(jobId: string, options: CallOptions): Promise<LlmCallResult> {
+    return this.#json('POST', `/api/jobs/${seg(jobId)}/llm-call`, chatBody(options), options);
+  }
+
+  /**
+   * Finishes a job: `completed` charges its credit, `failed` releases it. Returns its costs and calls.
+   *
+   * @example
+   * const result = await client.completeJob(jobId, 'completed', { metadata: { rating: 5 } });
+   * console.log(result.costs.credits_remaining);
+   */
+  completeJob(
+    jobId: string,
+    status: 'completed' | 'failed',
+    options: { metadata?: Record<string, unknown>; errorMessage?: string } & RequestOptions = {},
+  ): Promise<CompleteJobResult> {
+    const body = { status, metadata: options.metadata, error_message: options.errorMessage };
+    return this.#json('POST', `/api/jobs/${seg(jobId)}/complete`, body, options);
+  }
+
+  /**
+   * Creates a job, streams one call and lets the gateway complete the job: one request. The
+   * new job's id is `stream.jobId`.
+   *
+   * @example
+   * const stream = await client.createAndCallStream({ jobType: 'chat', messages: [{ role: 'user', content: 'Hello' }] });
+   * console.log(stream.jobId, await stream.text());
+   */
+  createAndCallStream(options: CreateAndCallOptions): Promise<ChatStream> {
+    return this.#stream('/api/jobs/create-and-call-stream', this.#newJobBody(options), options);
+  }
+
+  /**
+   * Creates a job, makes one call and completes the job: the answer and the settled costs.
+   *
+   * @example
+   * const { job_id, response, costs } = await client.createAndCall({ jobType: 'classify', messages });
+   */
+  createAndCall(options: CreateAndCallOptions): Promise<CreateAndCallResult> {
+    return this.#json('POST', '/api/jobs/create-and-call', this.#newJobBody(options), options);
+  }
+
+  /**
+   * A job with its calls and costs.
+   *
+   * @example
+   * const job = await client.getJob(jobId);
+   * console.log(job.status, job.costs.total_tokens);
+   */
+  getJob(jobId: string, options: RequestOptions = {}): Promise<Job> {
+    return this.#json('GET', `/api/jobs/${seg(jobId)}`, undefined, options);
+  }
+
+  /**
+   * A job's costs and per-call breakdown.
+   *
+   * @example
+   * const { costs, calls } = await client.jobCosts(jobId);
+   */
+  jobCosts(jobId: string, options: RequestOptions = {}): Promise<JobCosts> {
+    return this.#json('GET', `/api/jobs/${seg(jobId)}/costs`, undefined, options);
+  }
+
+  /**
+   * The team's available and held credits.
+   *
+   * @example
+   * const { credits_remaining, credits_held } = await client.credits();
+   */
+  credits(options: RequestOptions = {}): Promise<Credits> {
+    return this.#json('GET', `/api/teams/${seg(this.teamId)}/credits`, undefined, options);
+  }
+
+  /**
+   * The model aliases this key may call (`GET /v1/models`).
+   *
+   * @example
+   * const ids = (await client.models()).data.map((m) => m.id);
+   */
+  models(options: RequestOptions = {}): Promise<ModelList> {
+    return this.#json('GET', '/v1/models', undefined, options);
+  }
+
+  /**
+   * A month of the team's usage: totals, by job type, by model. `period` is `YYYY-MM` (UTC); default this month.
+   *
+   * @example
+   * const { totals, by_model } = await client.usage('2026-11');
+   */
+  usage(period?: string, options: RequestOptions = {}): Promise<TeamUsage> {
+    return this.#json('GET', `/api/teams/${seg(this.teamId)}/usage${query({ period })}`, undefined, options);
+  }
+
+  /**
+   * The team's jobs, newest first, a page at a time.
+   *
+   * @example
+   * const page = await client.jobs({ status: 'completed', limit: 20 });
+   * const next = page.next_cursor ? await client.jobs({ cursor: page.next_cursor }) : null;
+   */
+  jobs(
+    filter: { status?: JobStatus; limit?: number; cursor?: string } = {},
+    options: RequestOptions = {},
+  ): Promise<Page<JobSummary>> {
+    return this.#json('GET', `/api/teams/${seg(this.teamId)}/jobs${query(filter)}`, undefined, options);
+  }
+
+  /**
+   * Daily credit reports for `from..to` (UTC days, both included; default the 30 days up to yesterday).
+   *
+   * @example
+   * const { data } = await client.reports({ from: '2026-11-01', to: '2026-11-30' });
+   */
+  reports(range: { from?: string; to?: string } = {}, options: RequestOptions = {}): Promise<Reports> {
+    return this.#json('GET', `/api/teams/${seg(this.teamId)}/reports${query(range)}`, undefined, options);
+  }
+
+  #newJobBody(options: CreateAndCallOptions) {
+    return {
+      team_id: this.teamId,
+      job_type: options.jobType,
+      user_id: options.userId,
+      metadata: options.metadata,
+      ...chatBody(options),
+    };
+  }
+
+  #policyFor(options: RequestOptions): RequestPolicy {
+    return {
+      ...this.#policy,
+      timeoutMs: options.timeoutMs ?? this.#policy.timeoutMs,
+      maxRetries: options.maxRetries ?? this.#policy.maxRetries,
+    };
+  }
+
+  #send(method: string, path: string, body: unknown, accept: string, options: RequestOptions) {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, accept };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const init: RequestInit = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+    return send(this.#fetch, this.#policyFor(options), `${this.baseUrl}${path}`, init, options.signal);
+  }
+
+  async #json<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
+    const sent = await this.#send(method, path, body, 'application/json', options);
+    try {
+      let text: string;
+      try {
+        text = await sent.response.text();
+      } catch (err) {
+        if (sent.signal.aborted) throw abortError(sent.signal);
+        throw new APIConnectionError(`The response broke off: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err,
+        });
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new SluiceError(`Expected JSON from ${method} ${path}, got: ${text.slice(0, 200)}`, {
+          status: sent.response.status,
+          code: 'invalid_response',
+          requestId: sent.response.headers.get('x-request-id'),
+        });
+      }
+    } finally {
+      sent.release();
+    }
+  }
+
+  async #stream(path: string, body: unknown, options: RequestOptions): Promise<ChatStream> {
+    return new ChatStream(await this.#send('POST', path, body, 'text/event-stream', options));
+  }
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
