@@ -2,57 +2,21 @@
  * The README's quick start, for real: `npm start` on a fresh local D1 prints a demo key, and
  * the mock model streams through `wrangler dev` with that key.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Gateway, startGateway } from './support/gateway';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-let child: ChildProcess;
-let output = '';
-let base = '';
-const persist = mkdtempSync(join(tmpdir(), 'sluice-quickstart-'));
+let gateway: Gateway;
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  child = spawn('npm', ['start'], {
-    env: { ...process.env, PORT: String(port), PERSIST_DIR: persist },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const until = Date.now() + 90_000;
-  while (!/Demo key: +sk-sluice-/.test(output)) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  gateway = await startGateway('quickstart');
 }, 120_000);
 
-afterAll(() => {
-  // npm, wrangler and workerd share the process group: stop them all.
-  if (child?.pid) {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-  }
-  rmSync(persist, { recursive: true, force: true });
-});
+afterAll(() => gateway?.stop());
 
 describe('npm start', () => {
   it('serves the gateway with a demo team and key, and the mock model streams', async () => {
-    const key = /Demo key: +(sk-sluice-\S+)/.exec(output)![1]!;
-    expect(output).toContain('Demo team: acme-corp (1000 credits)');
+    const { base, key } = gateway;
+    expect(gateway.output()).toContain('Demo team: acme-corp (1000 credits)');
     const res = await fetch(`${base}/api/jobs/create-and-call-stream`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
