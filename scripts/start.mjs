@@ -18,6 +18,13 @@ if (!existsSync(join(root, '.dev.vars'))) {
 }
 const adminKey = /^ADMIN_API_KEY=(.*)$/m.exec(readFileSync(join(root, '.dev.vars'), 'utf8'))?.[1]?.trim();
 
+// The pages' scripts (public/dist/), bundled with the typed client they use.
+const pages = spawnSync(process.execPath, [join(root, 'scripts', 'build-pages.mjs')], { cwd: root, stdio: 'inherit' });
+if (pages.status !== 0) process.exit(pages.status ?? 1);
+
+// MOCK_TOKEN_DELAY_MS from the environment overrides wrangler.toml's (the browser tests slow the mock down).
+const vars = process.env.MOCK_TOKEN_DELAY_MS ? ['--var', `MOCK_TOKEN_DELAY_MS:${process.env.MOCK_TOKEN_DELAY_MS}`] : [];
+
 const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], {
   cwd: root,
   stdio: 'inherit',
@@ -27,7 +34,7 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const dev = spawn(
   wrangler,
-  ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', ...persist],
+  ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', ...persist, ...vars],
   {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -68,6 +75,7 @@ async function seed() {
   Sluice is running on ${base}
   Demo team: acme-corp${team.status === 201 ? ' (1000 credits)' : ''}
   Demo key:  ${key.body.key}
+  Chat:      ${base}/   Dashboard: ${base}/dashboard
 
   curl -N ${base}/api/jobs/create-and-call-stream \\
     -H "Authorization: Bearer ${key.body.key}" -H "Content-Type: application/json" \\
