@@ -1,9 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { drizzle } from 'drizzle-orm/d1';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
-import * as schema from './db/schema';
+import { dbFor } from './db/client';
 import type { AppEnv } from './env';
 import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors';
 import { admin } from './routes/admin';
@@ -32,7 +31,7 @@ export function createApp() {
 
   app.use('*', requestId({ headerName: 'x-request-id' }));
   app.use('*', async (c, next) => {
-    c.set('db', drizzle(c.env.DB, { schema }));
+    c.set('db', dbFor(c.env.DB));
     await next();
   });
   const limitBody = bodyLimit({

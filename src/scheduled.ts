@@ -2,8 +2,7 @@
  * Cron triggers (wrangler.toml `[triggers]`). Each schedule calls the same services the
  * routes use; both jobs are idempotent, so a retried or overlapping run is harmless.
  */
-import { drizzle } from 'drizzle-orm/d1';
-import * as schema from './db/schema';
+import { dbFor } from './db/client';
 import type { Db, Env } from './env';
 import { expireStaleJobs, jobTtlSeconds, sweepStale } from './services/expiry';
 import { lowCreditDefault, previousUtcDay, writeDailyReports } from './services/reports';
@@ -27,7 +26,7 @@ export async function runJobExpiry(db: Db, env: Env, scheduledTime: number) {
 }
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const db = drizzle(env.DB, { schema }) as Db;
+  const db = dbFor(env.DB);
   const at = controller.scheduledTime;
   const tasks =
     controller.cron === CRON_DAILY_REPORT

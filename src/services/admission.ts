@@ -93,21 +93,21 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
   const admitted = sql`EXISTS (SELECT 1 FROM active_streams WHERE call_id = ${callId})`;
   const callHoldId = newId('hold');
 
-  const countRequest = (scope: 'team' | 'key') =>
-    stmt(
-      db,
-      sql`
-      INSERT INTO rate_windows (scope, window_start, requests, tokens)
-      SELECT ${scope === 'team' ? teamScope : keyScope}, ${w}, 1, 0
-      FROM api_keys k JOIN teams t ON t.id = k.team_id
-      WHERE k.key_hash = ${keyHash}
-        AND ${scope === 'team' ? sql`(t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)` : sql`(k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)`}
-      ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`,
-    );
+  // One upsert counts the request in the team's and the key's windows, for those with limits.
+  const countRequest = stmt(
+    db,
+    sql`
+    INSERT INTO rate_windows (scope, window_start, requests, tokens)
+    SELECT ${teamScope}, ${w}, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
+    WHERE k.key_hash = ${keyHash} AND (t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)
+    UNION ALL
+    SELECT ${keyScope}, ${w}, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
+    WHERE k.key_hash = ${keyHash} AND (k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)
+    ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`,
+  );
 
   const results = await db.batch([
-    countRequest('team'),
-    countRequest('key'),
+    countRequest,
     // The gate: every rule, in one statement.
     stmt(
       db,
@@ -178,7 +178,7 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
     selectJob(db, jobId),
   ]);
 
-  const gate = results[2] as D1Result;
+  const gate = results[1] as D1Result;
   const [keyRows, teamRows, modelRows, jobRows] = results.slice(-4) as [ApiKey[], Team[], Model[], Job[]];
   const found = keyRows[0] && teamRows[0] ? { key: keyRows[0], team: teamRows[0] } : null;
   const principal = requirePrincipal(

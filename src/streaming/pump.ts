@@ -96,6 +96,8 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
     watchdog.stop();
     clientSignal.removeEventListener('abort', onClientGone);
   }
+  // A disconnect cancels the upstream read, which then ends as if the upstream had finished.
+  if (clientSignal.aborted) clientGone = true;
   if (stalled && !clientGone)
     failure = {
       message: `Upstream sent nothing for ${opts.idleTimeoutMs} ms`,
@@ -107,6 +109,9 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
   if (clientGone) await reader.cancel('client disconnected').catch(() => {});
 
   const completion = transcoder ? transcoder.result() : parseOpenAIStream(kept);
+  // A client that hangs up once it has read the terminal event (as clients that stop at
+  // [DONE] do) got the whole answer: that is a success, not an abort.
+  if (clientGone && completion.done && !completion.error) clientGone = false;
   if (!clientGone && !failure) {
     if (completion.error) {
       failure = {

@@ -91,4 +91,32 @@ describe('faults around a stream', () => {
     expect(call).toMatchObject({ status: 'error', content: 'Héllo' });
     expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
   });
+
+  it('a client that hangs up right after [DONE] got the whole answer: a success, charged', async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('linger');
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'x', model, messages: user('x') },
+      key,
+    );
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('[DONE]'); i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toContain('data: [DONE]');
+    await reader.cancel();
+    const call = await firstCall(res.headers.get('x-job-id')!);
+    expect(call).toMatchObject({ status: 'success', content: 'Héllo wörld 🚀' });
+    const job = await eventually(() =>
+      env.DB.prepare("SELECT status, credits_charged FROM jobs WHERE id = ? AND status != 'in_progress'")
+        .bind(res.headers.get('x-job-id')!)
+        .first(),
+    );
+    expect(job).toEqual({ status: 'completed', credits_charged: 1 });
+  });
 });

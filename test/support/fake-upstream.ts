@@ -142,6 +142,17 @@ const scenarios: Record<string, Scenario> = {
     for (const e of answerEvents(String(body.model))) res.write(`data: ${e}\n\n`);
     res.end();
   },
+  /** A whole answer with [DONE], but the connection stays open another 500 ms. */
+  async linger(_req, res, body) {
+    streamHead(res);
+    res.write(
+      answerEvents(String(body.model))
+        .map((e) => `data: ${e}\n\n`)
+        .join(''),
+    );
+    await sleep(500);
+    res.end();
+  },
   /** One token, then silence for 3 s. */
   async stall(_req, res, body) {
     streamHead(res);
