@@ -48,5 +48,11 @@ export interface Completion {
   /** The upstream's terminal `[DONE]` (or provider equivalent) was seen. */
   done: boolean;
   /** An in-band error event from the upstream. */
-  error: { message: string; type?: string; code?: string | null } | null;
+  error: {
+    message: string;
+    type?: string;
+    code?: string | null;
+    /** The client already got an error event for it (the upstream's own, or a transcoder's). */
+    sent?: boolean;
+  } | null;
 }

@@ -23,6 +23,7 @@ export function createOpenAIStreamReader() {
       if (json && typeof json === 'object' && 'error' in json) {
         const err = (json as { error: { message?: string; type?: string; code?: string } }).error;
         return acc.markError({
+          sent: true, // forwarded untouched
           message: err?.message ?? 'Upstream stream error',
           type: err?.type,
           code: err?.code ?? null,

@@ -131,8 +131,8 @@ export async function pump(opts: PumpOptions): Promise<PumpOutcome> {
   }
 
   if (writer && !clientGone) {
-    // The upstream's own error event already went out untouched; only our own findings are added.
-    if (failure && !completion.error) await writer.write(encodeError({ error: failure })).catch(() => {});
+    // An error event the client already got (the upstream's own) is not repeated.
+    if (failure && !completion.error?.sent) await writer.write(encodeError({ error: failure })).catch(() => {});
     await writer.close().catch(() => {});
   }
 

@@ -54,7 +54,7 @@ export class ChunkEmitter {
 
   /** The provider's in-band error, in the shape OpenAI SDKs raise as an APIError. */
   error(error: StreamError): Uint8Array {
-    this.acc.markError(error);
+    this.acc.markError({ ...error, sent: true });
     return encodeError({
       error: { message: error.message, type: 'upstream_error', code: error.code ?? null, param: null },
     });

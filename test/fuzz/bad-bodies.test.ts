@@ -139,6 +139,15 @@ const cases: Record<string, Case> = {
     path: () => '/api/jobs/create-and-call',
     body: fc.oneof(nonObjectBody, withTeam(badChatBody)),
   },
+  'PATCH /api/jobs/{id}/metadata': {
+    method: 'PATCH',
+    path: () => `/api/jobs/${jobId}/metadata`,
+    body: fc.oneof(
+      nonObjectBody,
+      fc.record({ metadata: fc.oneof(fc.string(), fc.integer(), fc.array(fc.integer()), fc.constant(null)) }),
+      fc.record({ other: fc.anything() }),
+    ),
+  },
   'POST /v1/chat/completions': {
     method: 'POST',
     path: () => '/v1/chat/completions',

@@ -99,7 +99,7 @@ describe('Anthropic stream -> OpenAI chunks, however the bytes are cut', () => {
         finishReason: null,
         usage: null,
         done: false,
-        error: { message: 'Overloaded', type: 'upstream_error', code: 'overloaded_error' },
+        error: { message: 'Overloaded', type: 'upstream_error', code: 'overloaded_error', sent: true },
       },
     });
   });

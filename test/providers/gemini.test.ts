@@ -107,6 +107,7 @@ describe('Gemini stream -> OpenAI chunks, however the bytes are cut', () => {
           message: 'The model is overloaded. Please try again later.',
           type: 'upstream_error',
           code: 'UNAVAILABLE',
+          sent: true,
         },
       },
     });

@@ -203,6 +203,13 @@ const scenarios: Record<string, Scenario> = {
     await sleep(1500);
     if (!res.destroyed) return scenarios.answer!(req, res, body);
   },
+  /** A token, then a line of garbage where JSON should be. */
+  async garbage(_req, res, body) {
+    streamHead(res);
+    res.write(`data: ${answerEvents(String(body.model))[1]}\n\n`);
+    await sleep(2);
+    res.end('data: {"id": "chatcmpl-fake", "choices": [{\n\n');
+  },
   /** Ends cleanly but without [DONE]. */
   async truncated(_req, res, body) {
     streamHead(res);
