@@ -7,7 +7,7 @@ import type { Db, Env } from '../env';
 import { ApiError } from '../errors';
 import type { ChatParams } from '../schemas/chat';
 import type { Usage } from '../streaming/chunks';
-import { type PumpOutcome, pump } from '../streaming/pump';
+import { type PumpOutcome, collect, startPump } from '../streaming/pump';
 import { SSE_HEADERS } from '../streaming/sse';
 import { withoutUsageChunk } from '../streaming/usage-filter';
 import { type AdmissionRequest, type Admitted, admitCall, countTokens, releaseSlot } from './admission';
@@ -119,20 +119,15 @@ export async function streamCall(
   opts: Omit<CallOptions, 'stream'>,
 ): Promise<Response> {
   const { req, opened } = await begin(deps, admission, { ...opts, stream: true });
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  // The client cancelling the response errors the writable side: stop the upstream at once.
-  writer.closed.catch(() => opened.abort.abort());
   const transcoder = opened.provider.transcoder?.(opened.target);
-  const done = pump({
+  const { readable, outcome } = startPump({
     upstream: opened.upstream.body!,
-    writer,
     transcoder: req.includeUsage === false ? withoutUsageChunk(transcoder) : transcoder,
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
     ...streamTimers(req.env),
-  }).then((outcome) => settle(req, outcome, opened));
-  req.executionCtx.waitUntil(done);
+  });
+  req.executionCtx.waitUntil(outcome.then((result) => settle(req, result, opened)));
   const { callId, job } = req.admitted;
   return new Response(readable, { headers: { ...SSE_HEADERS, 'x-call-id': callId, 'x-job-id': job.id } });
 }
@@ -140,9 +135,8 @@ export async function streamCall(
 /** Runs the call to its end and returns the whole answer (non-streaming endpoints). */
 export async function collectCall(deps: CallDeps, admission: AdmissionRequest, opts: Omit<CallOptions, 'stream'>) {
   const { req, opened } = await begin(deps, admission, { ...opts, stream: false });
-  const outcome = await pump({
+  const outcome = await collect({
     upstream: opened.upstream.body!,
-    writer: null,
     transcoder: opened.provider.transcoder?.(opened.target),
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,

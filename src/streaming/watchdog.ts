@@ -1,30 +1,26 @@
 /**
- * One interval per stream, not a timer per chunk: the read loop only records `Date.now()` on
- * each chunk, and the interval checks it. Before the first byte it sends keep-alive comments so
- * proxies hold the connection; at any point, a stream silent for `idleMs` is declared stalled.
+ * One interval per stream, not a timer per chunk: the stream only counts its chunks, and the
+ * interval looks at that count. Before the first chunk it sends keep-alive comments so proxies
+ * hold the connection; a stream that made no progress for `idleMs` is declared stalled.
  */
 export interface WatchdogOptions {
   keepaliveMs: number;
   idleMs: number;
+  /** A number that grows while the stream makes progress (its chunk count). */
+  progress(): number;
   onKeepalive(): void;
   onIdle(): void;
 }
 
 export class Watchdog {
-  private lastChunkAt = Date.now();
+  private lastProgress = 0;
+  private lastProgressAt = Date.now();
   private lastPingAt = Date.now();
-  private started = false;
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly opts: WatchdogOptions) {
     const tick = Math.max(10, Math.min(opts.keepaliveMs, opts.idleMs / 4));
     this.timer = setInterval(() => this.check(), tick);
-  }
-
-  /** Called for every upstream chunk. */
-  touch(): void {
-    this.lastChunkAt = Date.now();
-    this.started = true;
   }
 
   stop(): void {
@@ -33,12 +29,16 @@ export class Watchdog {
 
   private check(): void {
     const now = Date.now();
-    if (now - this.lastChunkAt >= this.opts.idleMs) {
+    const progress = this.opts.progress();
+    if (progress !== this.lastProgress) {
+      this.lastProgress = progress;
+      this.lastProgressAt = now;
+    } else if (now - this.lastProgressAt >= this.opts.idleMs) {
       this.stop();
       this.opts.onIdle();
       return;
     }
-    if (!this.started && now - this.lastPingAt >= this.opts.keepaliveMs) {
+    if (progress === 0 && now - this.lastPingAt >= this.opts.keepaliveMs) {
       this.lastPingAt = now;
       this.opts.onKeepalive();
     }
