@@ -1,13 +1,8 @@
-import type { ChatParams, Message } from '../schemas/chat';
+import { contentText } from '../providers/content';
+import type { ChatParams } from '../schemas/chat';
 import type { Completion, Usage } from '../streaming/chunks';
 
 import { loadTokenizer } from '../tokenizer';
-
-function text(content: Message['content']): string {
-  if (content == null) return '';
-  if (typeof content === 'string') return content;
-  return content.map((p) => (typeof p.text === 'string' ? p.text : '')).join('\n');
-}
 
 /**
  * Tokens for an answer or prompt when the upstream reported no usage (OpenAI's chat framing
@@ -19,7 +14,7 @@ export async function estimateUsage(params: ChatParams, completion: Completion):
   const { countTokens } = await loadTokenizer();
   // Each message costs its text plus ~3 framing tokens; every reply is primed with 3 more.
   let prompt = 3;
-  for (const m of params.messages) prompt += 3 + countTokens(text(m.content));
+  for (const m of params.messages) prompt += 3 + countTokens(contentText(m.content));
   if (params.tools?.length) prompt += countTokens(JSON.stringify(params.tools));
   let output = countTokens(completion.content);
   for (const tc of completion.toolCalls) output += countTokens(tc.function.name) + countTokens(tc.function.arguments);
@@ -32,7 +27,7 @@ export async function estimateUsage(params: ChatParams, completion: Completion):
  */
 export function roughPromptTokens(params: ChatParams): number {
   let chars = 0;
-  for (const m of params.messages) chars += text(m.content).length + 12;
+  for (const m of params.messages) chars += contentText(m.content).length + 12;
   if (params.tools?.length) chars += JSON.stringify(params.tools).length;
   return Math.ceil(chars / 3);
 }

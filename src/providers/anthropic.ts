@@ -1,8 +1,9 @@
 import type { Env } from '../env';
 import type { ChatParams, Message } from '../schemas/chat';
 import type { FinishReason } from '../streaming/chunks';
-import { ChunkEmitter, contentText, nowSeconds, parseDataUrl, sseTranscoder } from '../streaming/transcode';
-import type { Provider, Target, Transcoder } from './types';
+import { ChunkEmitter, nowSeconds, sseTranscoder } from '../streaming/transcode';
+import { contentText, parseDataUrl } from './content';
+import type { Provider, Target, TranscodeOptions, Transcoder } from './types';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const API_VERSION = '2023-06-01';
@@ -151,8 +152,12 @@ interface AnthropicEvent {
  * start (OpenAI's `index`), not by Anthropic's content block index, which also counts text
  * blocks. Usage: prompt tokens include cache writes and reads, which Anthropic counts apart.
  */
-export function createAnthropicTranscoder(model: string, created = nowSeconds()): Transcoder {
-  const emitter = new ChunkEmitter(model, created);
+export function createAnthropicTranscoder(
+  model: string,
+  created = nowSeconds(),
+  opts: TranscodeOptions = {},
+): Transcoder {
+  const emitter = new ChunkEmitter(model, created, opts.includeUsage);
   const toolIndex = new Map<number, number>(); // content block index -> tool call index
   const toolHasArgs = new Set<number>();
   const usage: Required<{ [K in keyof AnthropicUsage]: number }> = {
@@ -252,5 +257,5 @@ export const anthropic: Provider = {
       signal,
     });
   },
-  transcoder: (target) => createAnthropicTranscoder(target.upstreamModel),
+  transcoder: (target, opts) => createAnthropicTranscoder(target.upstreamModel, undefined, opts),
 };

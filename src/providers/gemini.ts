@@ -1,8 +1,9 @@
 import type { Env } from '../env';
 import type { ChatParams, Message } from '../schemas/chat';
 import type { FinishReason, ToolCallDelta } from '../streaming/chunks';
-import { ChunkEmitter, type Delta, contentText, nowSeconds, parseDataUrl, sseTranscoder } from '../streaming/transcode';
-import type { Provider, Target, Transcoder } from './types';
+import { ChunkEmitter, type Delta, nowSeconds, sseTranscoder } from '../streaming/transcode';
+import { contentText, parseDataUrl } from './content';
+import type { Provider, Target, TranscodeOptions, Transcoder } from './types';
 
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -165,8 +166,8 @@ interface GeminiEvent {
  * There is no `[DONE]`: the stream counts as complete if a finish reason came before it ended.
  * Usage counts thinking tokens as completion tokens, as Google bills them.
  */
-export function createGeminiTranscoder(model: string, created = nowSeconds()): Transcoder {
-  const emitter = new ChunkEmitter(model, created);
+export function createGeminiTranscoder(model: string, created = nowSeconds(), opts: TranscodeOptions = {}): Transcoder {
+  const emitter = new ChunkEmitter(model, created, opts.includeUsage);
   let started = false;
   let tools = 0;
   let finished = false;
@@ -245,5 +246,5 @@ export const gemini: Provider = {
       signal,
     });
   },
-  transcoder: (target) => createGeminiTranscoder(target.upstreamModel),
+  transcoder: (target, opts) => createGeminiTranscoder(target.upstreamModel, undefined, opts),
 };

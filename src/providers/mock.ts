@@ -1,21 +1,16 @@
 import type { Env } from '../env';
-import type { ChatParams, Message } from '../schemas/chat';
+import type { ChatParams } from '../schemas/chat';
 import type { ChatCompletionChunk, FinishReason } from '../streaming/chunks';
 import { DONE, encodeData } from '../streaming/sse';
+import { contentText } from './content';
 import type { Provider, Target } from './types';
 
 const DEFAULT_DELAY_MS = 20;
 
-function textOf(content: Message['content']): string {
-  if (content == null) return '';
-  if (typeof content === 'string') return content;
-  return content.map((p) => (typeof p.text === 'string' ? p.text : '')).join(' ');
-}
-
 /** A deterministic reply: the same messages always produce the same tokens. */
 export function mockReply(params: ChatParams): { tokens: string[]; finishReason: FinishReason; promptTokens: number } {
   const lastUser = [...params.messages].reverse().find((m) => m.role === 'user');
-  const said = textOf(lastUser?.content).trim().split(/\s+/).filter(Boolean).slice(0, 12).join(' ');
+  const said = contentText(lastUser?.content).trim().split(/\s+/).filter(Boolean).slice(0, 12).join(' ');
   let text = `Hello from Sluice's mock model! You said: "${said}". This reply streams one token at a time, like a real model.`;
   let finishReason: FinishReason = 'stop';
   for (const s of typeof params.stop === 'string' ? [params.stop] : (params.stop ?? [])) {
@@ -27,7 +22,7 @@ export function mockReply(params: ChatParams): { tokens: string[]; finishReason:
     tokens = tokens.slice(0, params.max_tokens);
     finishReason = 'length';
   }
-  const promptTokens = params.messages.reduce((n, m) => n + (textOf(m.content).match(/\S+/g)?.length ?? 0) + 3, 0);
+  const promptTokens = params.messages.reduce((n, m) => n + (contentText(m.content).match(/\S+/g)?.length ?? 0) + 3, 0);
   return { tokens, finishReason, promptTokens };
 }
 

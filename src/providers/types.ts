@@ -17,6 +17,11 @@ export interface Target {
  * usage, whether the provider's terminal event came, any provider error), so the pump does
  * not parse its own output again.
  */
+export interface TranscodeOptions {
+  /** Whether the client gets the final usage chunk (the completion keeps the usage either way). */
+  includeUsage?: boolean;
+}
+
 export interface Transcoder {
   push(bytes: Uint8Array): Uint8Array | null;
   flush(): Uint8Array | null;
@@ -35,5 +40,5 @@ export interface Provider {
    * For providers that do not speak OpenAI's chunk format, a fresh transcoder per stream.
    * Absent means the upstream bytes are forwarded untouched.
    */
-  transcoder?(target: Target): Transcoder;
+  transcoder?(target: Target, opts?: TranscodeOptions): Transcoder;
 }

@@ -119,10 +119,15 @@ export async function streamCall(
   opts: Omit<CallOptions, 'stream'>,
 ): Promise<Response> {
   const { req, opened } = await begin(deps, admission, { ...opts, stream: true });
-  const transcoder = opened.provider.transcoder?.(opened.target);
+  const includeUsage = req.includeUsage !== false;
+  const transcoder = opened.provider.transcoder
+    ? opened.provider.transcoder(opened.target, { includeUsage })
+    : includeUsage
+      ? undefined
+      : withoutUsageChunk();
   const { readable, outcome } = startPump({
     upstream: opened.upstream.body!,
-    transcoder: req.includeUsage === false ? withoutUsageChunk(transcoder) : transcoder,
+    transcoder,
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
     ...streamTimers(req.env),

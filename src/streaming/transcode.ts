@@ -5,6 +5,8 @@ import type { ChatCompletionChunk, ChunkChoice, Completion, FinishReason, Usage 
 import { DONE, encodeData, encodeError } from './sse';
 
 export type Delta = ChunkChoice['delta'];
+
+const EMPTY = new Uint8Array(0);
 type StreamError = NonNullable<Completion['error']>;
 
 /**
@@ -19,6 +21,8 @@ export class ChunkEmitter {
   constructor(
     readonly model: string,
     readonly created: number,
+    /** Whether the client gets the usage chunk; the completion keeps the usage either way. */
+    readonly includeUsage = true,
   ) {}
 
   chunk(delta: Delta, finishReason: FinishReason | null = null): Uint8Array {
@@ -44,7 +48,7 @@ export class ChunkEmitter {
       usage,
     };
     this.acc.add(chunk);
-    return encodeData(chunk);
+    return this.includeUsage ? encodeData(chunk) : EMPTY;
   }
 
   done(): Uint8Array {
@@ -140,21 +144,3 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-// Request-side helpers shared by the providers that transcode.
-
-/** Text of an OpenAI message content: the string, or its text parts one per line. */
-export function contentText(content: string | { type: string; [k: string]: unknown }[] | null | undefined): string {
-  if (content == null) return '';
-  if (typeof content === 'string') return content;
-  return content
-    .filter((p) => p.type === 'text' && typeof p.text === 'string')
-    .map((p) => p.text as string)
-    .join('\n');
-}
-
-/** `data:image/png;base64,...` split into its media type and base64 payload; null for other URLs. */
-export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
-  const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  return m ? { mediaType: m[1]!, data: m[2]! } : null;
-}

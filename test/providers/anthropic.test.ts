@@ -16,6 +16,15 @@ const make = () => createAnthropicTranscoder(MODEL, CREATED);
 const enc = new TextEncoder();
 
 describe('Anthropic stream -> OpenAI chunks, however the bytes are cut', () => {
+  it('without include_usage the client gets no usage chunk, and the books still get the usage', () => {
+    const bytes = [enc.encode(anthropicText(MODEL).join(''))];
+    const { sse, result } = transcode(() => createAnthropicTranscoder(MODEL, CREATED, { includeUsage: false }), bytes);
+    const out = events(sse) as { choices?: unknown[] }[];
+    expect(out.some((e) => Array.isArray(e.choices) && e.choices.length === 0)).toBe(false);
+    expect(out.at(-1)).toBe('[DONE]');
+    expect(result.usage).toEqual({ prompt_tokens: 25, completion_tokens: 12, total_tokens: 37 });
+  });
+
   it('text: role chunk, deltas, finish, usage, [DONE]; pings dropped', () => {
     const c = (delta: object, finish: string | null = null) => chunk('msg_01TextAnswer', MODEL, CREATED, delta, finish);
     expectTranscodes(make, anthropicText(MODEL), {
