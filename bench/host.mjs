@@ -7,7 +7,8 @@
 //   config: the Worker's wrangler.toml (bindings, compatibility settings)
 //   outdir: its production bundle from `wrangler deploy --dry-run --outdir`
 //   like:   take compatibility date and flags from this other wrangler.toml
-// Prints one line `BENCH_HOST {"workers": {name: {url, pids}}}` once everything is ready.
+//   inspect: open workerd's inspector (for PROFILE=1); its address is reported as `inspector`
+// Prints one line `BENCH_HOST {"workers": {name: {url, pids, inspector?}}}` once everything is ready.
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
@@ -73,6 +74,7 @@ try {
         host: '127.0.0.1',
         port: 0,
         logRequests: false,
+        ...(w.inspect ? { inspectorPort: 0 } : {}),
         ...(w.persist ? { resourcePersistencePath: w.persist } : {}),
         workers: [
           {
@@ -92,7 +94,8 @@ try {
     const pids = descendants(process.pid)
       .filter((p) => !before.has(p.pid) && /workerd/.test(p.comm))
       .map((p) => p.pid);
-    out[w.name] = { url: url.origin, pids };
+    const inspector = w.inspect ? (await mf.getInspectorURL()).href.replace(/^ws/, 'http') : undefined;
+    out[w.name] = { url: url.origin, pids, inspector };
   }
   process.stdout.write(`BENCH_HOST ${JSON.stringify({ workers: out })}\n`);
 } catch (err) {

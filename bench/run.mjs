@@ -26,6 +26,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { cpuSeconds, rssBytes } from './proc.mjs';
+import { isolates, startProfile, summarize } from './profile.mjs';
 import { clock, startUpstream } from './upstream.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,6 +54,7 @@ const cfg = {
     .split(',')
     .map((s) => Number(s.trim()))
     .filter((c) => c > 0),
+  PROFILE: env.PROFILE === '1', // CPU-profile both Workers' isolates during the sequential streams
   CONC_ROUNDS: num('CONC_ROUNDS', 2, 1), // rounds per concurrency level, path order rotated
   RATE_CAP: num('RATE_CAP', 20_000, 20_000), // chunks/s across all streams: gap = max(GAP_MS, conc*1000/RATE_CAP)
   SLOW_S: num('SLOW_S', 10, 3), // how long the slow reader holds its stream
@@ -220,6 +222,7 @@ function request(url, method, body, headers = {}, agent = undefined) {
 }
 
 const STAMP = /"x_seq":(\d+),"x_sent":([\d.]+)/g;
+const RECEIVED = /"x_recv":([\d.]+)/;
 
 /**
  * One streamed request. TTFT: request start to the arrival of the first content chunk.
@@ -227,7 +230,8 @@ const STAMP = /"x_seq":(\d+),"x_sent":([\d.]+)/g;
  */
 function streamOnce(target, shape, { agent, timeoutMs }) {
   return new Promise((resolve) => {
-    const r = { ok: false, error: null, ttft: null, delays: [], chunks: 0, inOrder: true, done: false };
+    // reach: request start to its arrival at the upstream (the Worker's work before it asks)
+    const r = { ok: false, error: null, ttft: null, reach: null, delays: [], chunks: 0, inOrder: true, done: false };
     const data = target.body(shape, true);
     let finished = false;
     const finish = (err) => {
@@ -274,7 +278,11 @@ function streamOnce(target, shape, { agent, timeoutMs }) {
           const i = Number(m[1]);
           if (i !== r.chunks) r.inOrder = false;
           r.chunks++;
-          if (i === 0) r.ttft = now - t0;
+          if (i === 0) {
+            r.ttft = now - t0;
+            const recv = RECEIVED.exec(text);
+            if (recv) r.reach = Number(recv[1]) - t0;
+          }
           r.delays.push(now - Number(m[2]));
         }
         if (text.includes('data: [DONE]')) r.done = true;
@@ -363,7 +371,9 @@ function progress(label, done, total) {
 
 // ---------------------------------------------------------------- phases
 async function sequentialStreams(targets, shape, count, label) {
-  const acc = Object.fromEntries(targets.map((t) => [t.name, { ttft: [], delays: [], errors: 0, lastError: null }]));
+  const acc = Object.fromEntries(
+    targets.map((t) => [t.name, { ttft: [], reach: [], delays: [], errors: 0, lastError: null }]),
+  );
   const timeoutMs = shape.first + shape.n * shape.gap + 15_000;
   for (let i = 0; i < count; i++) {
     for (const t of rotate(targets, i)) {
@@ -375,6 +385,7 @@ async function sequentialStreams(targets, shape, count, label) {
         continue;
       }
       a.ttft.push(r.ttft);
+      if (r.reach !== null) a.reach.push(r.reach);
       for (const d of r.delays) a.delays.push(d);
     }
     progress(label, i + 1, count);
@@ -523,6 +534,38 @@ async function slowReader(t, upstream) {
   };
 }
 
+/** PROFILE=1: starts sampling every isolate of both Workers' processes. */
+async function startProfiles(host) {
+  const sessions = [];
+  for (const name of ['sluice', 'reference'])
+    for (const isolate of await isolates(host.workers[name].inspector))
+      sessions.push({ name, isolate: isolate.id, session: await startProfile(isolate.url) });
+  return {
+    stop: () =>
+      Promise.all(sessions.map(async (s) => ({ name: s.name, isolate: s.isolate, profile: await s.session.stop() }))),
+  };
+}
+
+/**
+ * PROFILE=1: CPU per request of every isolate, the Worker's profiles written to bench/, and the
+ * functions Sluice's own isolate spends most on.
+ */
+function reportProfiles(profiles, requests) {
+  const perRequest = (ms) => (ms / requests).toFixed(2).padStart(7);
+  let top = [];
+  console.error(`\nisolate CPU per sequential stream (inspector; runtime-native work inside an isolate included):`);
+  for (const { name, isolate, profile } of profiles) {
+    const summary = summarize(profile, { limit: 30 });
+    if (summary.busy_ms > 0) console.error(`  ${perRequest(summary.busy_ms)} ms  ${name.padEnd(9)} ${isolate}`);
+    if (isolate === `core:user:${name}`) {
+      writeFileSync(join(root, 'bench', `${name}.cpuprofile`), JSON.stringify(profile));
+      if (name === 'sluice') top = summary.top;
+    }
+  }
+  console.error('sluice, top functions by self time (bench/sluice.cpuprofile):');
+  for (const t of top) console.error(`  ${perRequest(t.ms)} ms ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.fn}`);
+}
+
 // ---------------------------------------------------------------- main
 async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
@@ -587,6 +630,7 @@ async function main() {
           config: join(app, 'wrangler.toml'),
           outdir: sluiceOut,
           persist: join(persist, 'v3'),
+          inspect: cfg.PROFILE,
           bindings: { ADMIN_API_KEY: ADMIN_KEY, OPENAI_API_KEY: 'sk-bench' },
         },
         {
@@ -594,6 +638,7 @@ async function main() {
           config: join(root, 'bench', 'reference', 'wrangler.toml'),
           like: join(app, 'wrangler.toml'),
           outdir: refOut,
+          inspect: cfg.PROFILE,
           bindings: { UPSTREAM_URL: `${upstream.url}/v1` },
         },
       ],
@@ -687,7 +732,9 @@ async function main() {
       Object.fromEntries(targets.map((t) => [t.name, before[t.name] === null ? null : after[t.name] - before[t.name]]));
     console.error(`sequential streams: ${cfg.SEQ} per path, ${cfg.SEQ_N} chunks each, interleaved`);
     const cpu0 = await cpuNow();
+    const profiling = cfg.PROFILE ? await startProfiles(host) : null;
     const seq = await sequentialStreams(targets, seqShape, cfg.SEQ, 'streams');
+    if (profiling) reportProfiles(await profiling.stop(), cfg.SEQ);
     const cpu1 = await cpuNow();
     console.error(`sequential non-streaming calls: ${cfg.SEQ} per path, interleaved`);
     const calls = await sequentialCalls(targets, callShape, cfg.SEQ, 'calls');
@@ -811,6 +858,8 @@ function report({ targets, seq, calls, diag, idleRss, conc, slow, bundle }) {
     last_error: seq[n].lastError,
     ttft_p50: pct(seq[n].ttft, 0.5),
     ttft_p99: pct(seq[n].ttft, 0.99),
+    reach_p50: pct(seq[n].reach, 0.5),
+    reach_p99: pct(seq[n].reach, 0.99),
     chunk_p50: pct(seq[n].delays, 0.5),
     chunk_p99: pct(seq[n].delays, 0.99),
     chunks: seq[n].delays.length,
@@ -857,6 +906,14 @@ function report({ targets, seq, calls, diag, idleRss, conc, slow, bundle }) {
   row(
     '  TTFT p99 (ms)',
     per((n) => seqStats[n].ttft_p99),
+  );
+  row(
+    '    of which: until the upstream is asked p50 (ms)',
+    per((n) => seqStats[n].reach_p50),
+  );
+  row(
+    '    of which: until the upstream is asked p99 (ms)',
+    per((n) => seqStats[n].reach_p99),
   );
   row(
     '  per-chunk delay p50 (ms)',

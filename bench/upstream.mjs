@@ -8,7 +8,7 @@
 //   {"first": ms, "n": chunks, "gap": ms}                 paced: chunk i is sent at first + i*gap
 //   {"first": ms, "n": chunks, "pad": bytes, "id": name}  firehose: as fast as the socket drains
 // Each content chunk is a real `chat.completion.chunk` plus two fields: `x_seq` (its index) and
-// `x_sent` (send time, ms). Then a finish chunk, a usage chunk (`choices: []`) and `data: [DONE]`.
+// `x_sent` (send time, ms); the first also carries `x_recv` (when the request arrived). Then a finish chunk, a usage chunk (`choices: []`) and `data: [DONE]`.
 // `stream: false` gets a chat.completion once the last chunk would have been sent.
 import { createServer } from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -62,9 +62,11 @@ function serve(defaults) {
 
   const head = (id, model) =>
     `"id":"${id}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":"${model}"`;
-  const contentEvent = (id, model, i, text) => {
+  /** `recv`: when the request reached this server (stamped on the first chunk only). */
+  const contentEvent = (id, model, i, text, recv) => {
     const delta = i === 0 ? `{"role":"assistant","content":"${text}"}` : `{"content":"${text}"}`;
-    return `data: {${head(id, model)},"choices":[{"index":0,"delta":${delta},"finish_reason":null}],"x_seq":${i},"x_sent":${clock().toFixed(4)}}\n\n`;
+    const received = i === 0 ? `,"x_recv":${recv.toFixed(4)}` : '';
+    return `data: {${head(id, model)},"choices":[{"index":0,"delta":${delta},"finish_reason":null}],"x_seq":${i},"x_sent":${clock().toFixed(4)}${received}}\n\n`;
   };
   const tailEvents = (id, model, n) =>
     `data: {${head(id, model)},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n` +
@@ -80,7 +82,7 @@ function serve(defaults) {
   };
 
   /** Writes `n` padded chunks as fast as the socket takes them, noting every wait. */
-  async function fire(res, id, model, shape) {
+  async function fire(res, id, model, shape, recv) {
     const stats = {
       total: shape.n,
       written: 0,
@@ -97,7 +99,7 @@ function serve(defaults) {
     await sleepUntil(performance.now() + (shape.first ?? 0));
     for (let i = 0; i < shape.n; i++) {
       if (res.destroyed) return;
-      const event = contentEvent(id, model, i, filler);
+      const event = contentEvent(id, model, i, filler, recv);
       const ok = res.write(event);
       stats.written = i + 1;
       stats.bytes += Buffer.byteLength(event);
@@ -123,6 +125,7 @@ function serve(defaults) {
   }
 
   const server = createServer(async (req, res) => {
+    const recv = clock();
     res.on('error', () => {});
     const parts = [];
     for await (const c of req) parts.push(c);
@@ -160,11 +163,11 @@ function serve(defaults) {
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
-    if (shape.pad) return fire(res, id, model, shape);
+    if (shape.pad) return fire(res, id, model, shape, recv);
     for (let i = 0; i < shape.n; i++) {
       await sleepUntil(t0 + shape.first + i * shape.gap);
       if (res.destroyed) return;
-      res.write(contentEvent(id, model, i, `t${i} `));
+      res.write(contentEvent(id, model, i, `t${i} `, recv));
     }
     res.end(tailEvents(id, model, shape.n));
   });
