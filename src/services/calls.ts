@@ -68,6 +68,10 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
       )
     : null;
 
+  // One turn of the event loop lets the runtime put the early request on the wire before the
+  // admission batch is sent: where D1 shares the thread (locally), its work would otherwise
+  // run first and delay the upstream by the whole batch.
+  if (earlyOpen) await nextTurn();
   let admitted: Admitted;
   try {
     admitted = await admitCall(deps.db, admission);
@@ -106,6 +110,8 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
     throw err.error;
   }
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 const streamTimers = (env: Env) => ({
   keepaliveMs: Number(env.KEEPALIVE_MS ?? 15_000),
