@@ -13,6 +13,7 @@ import { type SQL, eq, sql } from 'drizzle-orm';
 import { holdForJob } from '../billing/credits';
 import { holdEstimate } from '../billing/metering';
 import { roughPromptTokens } from '../billing/tokens';
+import { groupBatch } from '../db/group-commit';
 import { stmt } from '../db/raw';
 import { type ApiKey, type Job, type Model, type Team, apiKeys, rateWindows, teams } from '../db/schema';
 import type { Db } from '../env';
@@ -71,7 +72,15 @@ function callHoldSql(params: ChatParams): SQL {
 const allowed = (column: SQL, alias: string) =>
   sql`(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${alias}))`;
 
-export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted> {
+/**
+ * Admits a call or throws the reason it may not run. `ctx` keeps the batch alive if this
+ * request's client goes away while other requests' statements ride in it (group-commit.ts).
+ */
+export async function admitCall(
+  db: Db,
+  req: AdmissionRequest,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+): Promise<Admitted> {
   const { keyHash, alias, now, newJob } = req;
   const callId = newId('call');
   const w = windowStart(now);
@@ -106,7 +115,7 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
     ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`,
   );
 
-  const results = await db.batch([
+  const results = await groupBatch(db, ctx, [
     countRequest,
     // The gate: every rule, in one statement.
     stmt(

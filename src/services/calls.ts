@@ -2,6 +2,7 @@ import { settleCallHold } from '../billing/credits';
 import { callCredits } from '../billing/metering';
 import { costUsd } from '../billing/pricing';
 import { estimateUsage } from '../billing/tokens';
+import { groupBatch } from '../db/group-commit';
 import { type Model, llmCalls } from '../db/schema';
 import type { Db, Env } from '../env';
 import { ApiError } from '../errors';
@@ -74,7 +75,7 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
   if (earlyOpen) await nextTurn();
   let admitted: Admitted;
   try {
-    admitted = await admitCall(deps.db, admission);
+    admitted = await admitCall(deps.db, admission, deps.executionCtx);
   } catch (err) {
     earlyAbort.abort();
     void earlyOpen?.then((r) => ('opened' in r ? r.opened.upstream.body?.cancel() : undefined));
@@ -219,7 +220,7 @@ async function settle(
     const billable = outcome.status !== 'error';
     const credits = billable ? callCredits(team, model, usage) : 0;
     const jobStatus = outcome.status === 'success' ? 'completed' : outcome.status === 'error' ? 'failed' : 'cancelled';
-    await db.batch([
+    await groupBatch(db, req.executionCtx, [
       db.insert(llmCalls).values(row),
       releaseSlot(db, callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.
