@@ -12,6 +12,9 @@ export interface WatchdogOptions {
   onIdle(): void;
 }
 
+/** How often a watchdog looks: often enough for both its keep-alives and its idle limit. */
+export const watchdogTick = (keepaliveMs: number, idleMs: number) => Math.max(10, Math.min(keepaliveMs, idleMs / 4));
+
 export class Watchdog {
   private lastProgress = 0;
   private lastProgressAt = Date.now();
@@ -19,8 +22,7 @@ export class Watchdog {
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly opts: WatchdogOptions) {
-    const tick = Math.max(10, Math.min(opts.keepaliveMs, opts.idleMs / 4));
-    this.timer = setInterval(() => this.check(), tick);
+    this.timer = setInterval(() => this.check(), watchdogTick(opts.keepaliveMs, opts.idleMs));
   }
 
   stop(): void {

@@ -1,0 +1,203 @@
+import { parseOpenAIStream } from './parse-openai';
+import { type Ending, type Pump, type PumpOptions, ClientGone, Stalled, conclude, endingOf } from './outcome';
+import { KEEPALIVE } from './sse';
+import { Watchdog, watchdogTick } from './watchdog';
+
+/** The books' copy is read at most this often (and at least every watchdog tick). */
+const BOOKS_READ_MS = 250;
+
+/**
+ * For OpenAI-format streams, which reach the client byte for byte: after the first chunk, no
+ * JavaScript runs per chunk. The upstream body is tee'd; one branch is piped by the runtime
+ * itself into an IdentityTransformStream the client reads, so bytes and back-pressure flow
+ * natively, as in a Worker that only returns `new Response(upstream.body)`. The other branch is
+ * the books' copy: it holds what the client's branch took and is read in bulk a few times a
+ * second (see BooksCopy), then parsed once after the stream ends.
+ *
+ * Until the first chunk the stream is in our hands: keep-alive comments go out while the
+ * upstream is silent, and the first chunk's arrival is the call's TTFT. After the pipe, the
+ * client's side is still ours (`preventClose`, `preventAbort`), so an upstream that broke,
+ * stalled or never finished gets an in-band error event before the stream closes.
+ */
+export function relayPump(opts: PumpOptions): Pump {
+  const { startedAt, clientSignal } = opts;
+  const [toClient, toBooks] = opts.upstream.tee();
+  const client = new IdentityTransformStream();
+  const books = new BooksCopy(toBooks);
+  let ttftMs: number | null = null;
+  let writer: WritableStreamDefaultWriter<Uint8Array> | null = client.writable.getWriter();
+
+  const stop = new AbortController();
+  const onClientGone = () => stop.abort(new ClientGone());
+  clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const watchdog = new Watchdog({
+    keepaliveMs: opts.keepaliveMs,
+    idleMs: opts.idleTimeoutMs,
+    progress: () => (ttftMs === null ? 0 : 1 + books.reads),
+    onKeepalive: () => void writer?.write(KEEPALIVE).catch(() => {}),
+    onIdle: () => stop.abort(new Stalled()),
+  });
+
+  const outcome = (async () => {
+    let failed: { err: unknown } | null = null;
+    try {
+      const first = await firstChunk(toClient, stop.signal);
+      ttftMs = Date.now() - startedAt;
+      if (first) {
+        await writer.write(first);
+        writer.releaseLock();
+        writer = null;
+        books.start(Math.min(BOOKS_READ_MS, watchdogTick(opts.keepaliveMs, opts.idleTimeoutMs)));
+        await toClient.pipeTo(client.writable, { preventClose: true, preventAbort: true, signal: stop.signal });
+      }
+    } catch (err) {
+      failed = { err };
+    } finally {
+      watchdog.stop();
+      clientSignal.removeEventListener('abort', onClientGone);
+    }
+    writer ??= client.writable.getWriter();
+    // An errored client side (its reader cancelled) means the client hung up.
+    const clientLeft = clientSignal.aborted || writer.desiredSize === null;
+    const ending: Ending = failed
+      ? endingOf(failed.err, stop.signal, clientSignal, clientLeft)
+      : { clientGone: clientLeft, stalled: false, failure: null };
+
+    // A stream cut short keeps what arrived; otherwise the books read to the upstream's end.
+    if (ending.clientGone || ending.stalled) await books.drainAndCancel();
+    else await books.readToEnd();
+    const { outcome, tail } = conclude(parseOpenAIStream(books.chunks), ending, {
+      startedAt,
+      ttftMs,
+      idleTimeoutMs: opts.idleTimeoutMs,
+    });
+    if (outcome.status !== 'client_aborted') {
+      if (tail) await writer.write(tail).catch(() => {});
+      await writer.close().catch(() => {});
+    }
+    return outcome;
+  })();
+
+  return { readable: client.readable, outcome };
+}
+
+/** The first chunk, or null if the stream ended without one. Rejects if `stop` fires first. */
+async function firstChunk(stream: ReadableStream<Uint8Array>, stop: AbortSignal): Promise<Uint8Array | null> {
+  const reader = stream.getReader();
+  const stopped = new Promise<never>((_, reject) => {
+    const fail = () => reject(stop.reason);
+    if (stop.aborted) fail();
+    else stop.addEventListener('abort', fail, { once: true });
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), stopped]);
+      if (done) return null;
+      if (value.byteLength > 0) return value;
+    }
+  } catch (err) {
+    await reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+const WAITING = Symbol('waiting');
+const nextTurn = () => new Promise<typeof WAITING>((resolve) => setTimeout(() => resolve(WAITING), 0));
+
+/**
+ * The bookkeeping branch of a tee. A tee buffers, for the branch that lags, what the other
+ * branch pulled; this one is read at a slow pace, so it lags, and each read takes everything
+ * buffered (a BYOB read of up to 64 KiB) instead of one chunk. The pace never pulls the
+ * upstream faster than the client reads by more than one chunk per read, so a slow client
+ * still slows the upstream down. `reads` counts reads that brought bytes: the watchdog's
+ * sign of progress.
+ */
+class BooksCopy {
+  readonly chunks: Uint8Array[] = [];
+  reads = 0;
+  private readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  private readonly byob: boolean;
+  /** The read under way, if any. */
+  private pending: Promise<boolean> | null = null;
+  private ended = false;
+  private paced = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+    try {
+      reader = stream.getReader({ mode: 'byob' });
+    } catch {
+      reader = stream.getReader();
+    }
+    this.reader = reader;
+    this.byob = reader instanceof ReadableStreamBYOBReader;
+  }
+
+  /** Reads every `intervalMs` until the stream ends or `readToEnd`/`drainAndCancel` takes over. */
+  start(intervalMs: number): void {
+    this.paced = true;
+    const tick = () => {
+      this.timer = null;
+      if (!this.paced || this.ended || this.pending) return;
+      void this.read().then((more) => {
+        if (more && this.paced) this.timer = setTimeout(tick, intervalMs);
+      });
+    };
+    tick();
+  }
+
+  /** The rest of the stream, to its end (or its error). */
+  async readToEnd(): Promise<void> {
+    this.stopTimer();
+    while (await (this.pending ?? this.read()));
+  }
+
+  /** What is already buffered, without waiting for more; then the branch is cancelled. */
+  async drainAndCancel(): Promise<void> {
+    this.stopTimer();
+    for (;;) {
+      const read = this.pending ?? this.read();
+      const result = await Promise.race([read, nextTurn()]);
+      if (result !== true) break; // ended, failed, or nothing buffered right now
+    }
+    this.ended = true;
+    await this.reader.cancel().catch(() => {});
+  }
+
+  /** One read; resolves true if it brought bytes and the stream goes on. */
+  private read(): Promise<boolean> {
+    const reading = (
+      this.byob
+        ? (this.reader as ReadableStreamBYOBReader).read(new Uint8Array(64 * 1024))
+        : (this.reader as ReadableStreamDefaultReader<Uint8Array>).read()
+    ).then(
+      ({ done, value }) => {
+        this.pending = null;
+        if (done || !value) {
+          this.ended = true;
+          return false;
+        }
+        // A BYOB read returns a view of a 64 KiB buffer: keep only the bytes.
+        this.chunks.push(this.byob && value.byteLength < value.buffer.byteLength ? value.slice() : value);
+        this.reads++;
+        return true;
+      },
+      () => {
+        this.pending = null;
+        this.ended = true;
+        return false;
+      },
+    );
+    this.pending = reading;
+    return reading;
+  }
+
+  private stopTimer() {
+    this.paced = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
