@@ -50,6 +50,7 @@ const cfg = {
   SEQ_N: num('SEQ_N', 20, 5), // chunks per stream in the sequential phase
   WARMUP: num('WARMUP', 20, 3), // requests per path before measuring
   DIAG: num('DIAG', 50, 10), // requests per probe of Sluice's own routes
+  SPLIT: num('SPLIT', 50, 10), // sequential streams per size (20 and 220 chunks) for the CPU split
   CONC: (env.CONC ?? (quick ? '20,50' : '200,1000'))
     .split(',')
     .map((s) => Number(s.trim()))
@@ -773,6 +774,29 @@ async function main() {
       };
     }
 
+    // CPU split: the same stream at two lengths gives the cost per chunk (slope) and per call (rest).
+    const split = {};
+    const sizes = [20, 220];
+    console.error(`CPU split: ${cfg.SPLIT} streams of ${sizes.join(' and ')} chunks per Worker`);
+    for (const t of targets.filter((x) => x.pids.length)) {
+      const cpuMs = {};
+      for (const n of sizes) {
+        const shape = { first: 1, n, gap: 0.2 };
+        const before = await cpuWhenIdle(t.pids);
+        for (let i = 0; i < cfg.SPLIT; i++) {
+          const r = await streamOnce(t, shape, { agent: t.agent, timeoutMs: 30_000 });
+          if (!r.ok) throw new Error(`CPU split, ${t.name}: ${r.error}`);
+        }
+        cpuMs[n] = (((await cpuWhenIdle(t.pids)) - before) * 1000) / cfg.SPLIT;
+      }
+      const perChunkUs = ((cpuMs[220] - cpuMs[20]) / 200) * 1000;
+      split[t.name] = {
+        cpu_ms_per_stream: cpuMs,
+        per_chunk_us: perChunkUs,
+        per_call_ms: cpuMs[20] - (20 * perChunkUs) / 1000,
+      };
+    }
+
     await sleep(1000);
     const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
 
@@ -795,7 +819,7 @@ async function main() {
       await sleep(1000);
     }
 
-    const results = report({ targets, seq, calls, diag, idleRss, conc, slow, bundle });
+    const results = report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle });
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to bench/results.json`);
     const hostLog = host.log();
@@ -811,7 +835,7 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- report
-function report({ targets, seq, calls, diag, idleRss, conc, slow, bundle }) {
+function report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle }) {
   const names = targets.map((t) => t.name);
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
@@ -1000,6 +1024,15 @@ function report({ targets, seq, calls, diag, idleRss, conc, slow, bundle }) {
   section('runtime process (workerd)');
   row('  CPU per chunk, all concurrency phases (us)', cpuTotal, 1);
   row(
+    `  CPU split: per chunk, slope of ${cfg.SPLIT} streams of 20 vs 220 chunks (us)`,
+    per((n) => split[n]?.per_chunk_us ?? null),
+    1,
+  );
+  row(
+    '  CPU split: per call, the rest (ms)',
+    per((n) => split[n]?.per_call_ms ?? null),
+  );
+  row(
     '  RSS idle (MiB)',
     per((n) => (idleRss[n] === null ? null : idleRss[n] / MiB)),
     1,
@@ -1146,6 +1179,7 @@ function report({ targets, seq, calls, diag, idleRss, conc, slow, bundle }) {
       cpu_ms_per_request: per((n) => (calls.cpu[n] === null ? null : (calls.cpu[n] * 1000) / cfg.SEQ)),
     },
     sluice_routes: diag,
+    cpu_split: split,
     concurrency: concStats,
     cpu_us_per_chunk_all_concurrency: cpuTotal,
     rss_idle_bytes: idleRss,
