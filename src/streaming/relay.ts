@@ -42,8 +42,8 @@ export function relayPump(opts: PumpOptions): Pump {
     let failed: { err: unknown } | null = null;
     try {
       const first = await firstChunk(toClient, stop.signal);
-      ttftMs = Date.now() - startedAt;
       if (first) {
+        ttftMs = Date.now() - startedAt;
         await writer.write(first);
         writer.releaseLock();
         writer = null;
@@ -84,11 +84,13 @@ export function relayPump(opts: PumpOptions): Pump {
 /** The first chunk, or null if the stream ended without one. Rejects if `stop` fires first. */
 async function firstChunk(stream: ReadableStream<Uint8Array>, stop: AbortSignal): Promise<Uint8Array | null> {
   const reader = stream.getReader();
+  let fail = () => {};
   const stopped = new Promise<never>((_, reject) => {
-    const fail = () => reject(stop.reason);
+    fail = () => reject(stop.reason);
     if (stop.aborted) fail();
     else stop.addEventListener('abort', fail, { once: true });
   });
+  stopped.catch(() => {}); // raced below; nobody else waits on it
   try {
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), stopped]);
@@ -99,6 +101,7 @@ async function firstChunk(stream: ReadableStream<Uint8Array>, stop: AbortSignal)
     await reader.cancel(err).catch(() => {});
     throw err;
   } finally {
+    stop.removeEventListener('abort', fail);
     reader.releaseLock();
   }
 }

@@ -92,6 +92,21 @@ describe('faults around a stream', () => {
     expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
   });
 
+  it('an upstream slower than the idle limit allows in total, but never silent that long, is not stalled', async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('steady-slow');
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'x', model, messages: user('x') },
+      key,
+    );
+    const { data } = await readSSE(res);
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(data.join('\n')).not.toContain('upstream_idle_timeout');
+    const call = await firstCall(res.headers.get('x-job-id')!);
+    expect(call).toMatchObject({ status: 'success' });
+  });
+
   it('a client that hangs up right after [DONE] got the whole answer: a success, charged', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('linger');

@@ -153,6 +153,15 @@ const scenarios: Record<string, Scenario> = {
     await sleep(500);
     res.end();
   },
+  /** Every event 300 ms after the last: slower than nothing but never silent for 500 ms. */
+  async 'steady-slow'(_req, res, body) {
+    streamHead(res);
+    for (const e of answerEvents(String(body.model))) {
+      res.write(`data: ${e}\n\n`);
+      await sleep(300);
+    }
+    res.end();
+  },
   /** One token, then silence for 3 s. */
   async stall(_req, res, body) {
     streamHead(res);
