@@ -781,7 +781,7 @@ async function main() {
     for (const t of targets.filter((x) => x.pids.length)) {
       const cpuMs = {};
       for (const n of sizes) {
-        const shape = { first: 1, n, gap: 0.2 };
+        const shape = { first: 1, n, gap: 1 }; // one write per chunk, as a paced stream sends them
         const before = await cpuWhenIdle(t.pids);
         for (let i = 0; i < cfg.SPLIT; i++) {
           const r = await streamOnce(t, shape, { agent: t.agent, timeoutMs: 30_000 });
