@@ -6,6 +6,7 @@ import { groupBatch } from '../db/group-commit';
 import { type Model, llmCalls } from '../db/schema';
 import type { Db, Env } from '../env';
 import { ApiError } from '../errors';
+import { nextTurn } from '../lib/event-loop';
 import type { ChatParams } from '../schemas/chat';
 import type { Usage } from '../streaming/chunks';
 import { type PumpOutcome, collect, startPump } from '../streaming/pump';
@@ -111,8 +112,6 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
     throw err.error;
   }
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 const streamTimers = (env: Env) => ({
   keepaliveMs: Number(env.KEEPALIVE_MS ?? 15_000),

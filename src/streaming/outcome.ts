@@ -2,6 +2,7 @@ import type { ErrorBody } from '../errors';
 import type { Transcoder } from '../providers/types';
 import type { Completion } from './chunks';
 import { encodeError } from './sse';
+import { Watchdog } from './watchdog';
 
 export type CallStatus = 'success' | 'error' | 'client_aborted';
 
@@ -34,8 +35,31 @@ export interface Pump {
 }
 
 /** Reasons a pump stops its pipe. */
-export class Stalled extends Error {}
-export class ClientGone extends Error {}
+class Stalled extends Error {}
+class ClientGone extends Error {}
+
+/**
+ * What stops a pump before its upstream ends: the client leaving (request.signal) or the
+ * watchdog finding the upstream stalled. Pipes take `signal`; `release()` once the pipe is over.
+ */
+export function pumpStop(opts: PumpOptions, watch: { progress(): number; onKeepalive(): void }) {
+  const stop = new AbortController();
+  const onClientGone = () => stop.abort(new ClientGone());
+  opts.clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const watchdog = new Watchdog({
+    keepaliveMs: opts.keepaliveMs,
+    idleMs: opts.idleTimeoutMs,
+    ...watch,
+    onIdle: () => stop.abort(new Stalled()),
+  });
+  return {
+    signal: stop.signal,
+    release() {
+      watchdog.stop();
+      opts.clientSignal.removeEventListener('abort', onClientGone);
+    },
+  };
+}
 
 /** How the stream ended, as far as the pipe could tell. */
 export interface Ending {

@@ -1,7 +1,8 @@
+import { nextTurn } from '../lib/event-loop';
 import { parseOpenAIStream } from './parse-openai';
-import { type Ending, type Pump, type PumpOptions, ClientGone, Stalled, conclude, endingOf } from './outcome';
+import { type Ending, type Pump, type PumpOptions, conclude, endingOf, pumpStop } from './outcome';
 import { KEEPALIVE } from './sse';
-import { Watchdog, watchdogTick } from './watchdog';
+import { watchdogTick } from './watchdog';
 
 /** The books' copy is read at most this often (and at least every watchdog tick). */
 const BOOKS_READ_MS = 250;
@@ -27,15 +28,9 @@ export function relayPump(opts: PumpOptions): Pump {
   let ttftMs: number | null = null;
   let writer: WritableStreamDefaultWriter<Uint8Array> | null = client.writable.getWriter();
 
-  const stop = new AbortController();
-  const onClientGone = () => stop.abort(new ClientGone());
-  clientSignal.addEventListener('abort', onClientGone, { once: true });
-  const watchdog = new Watchdog({
-    keepaliveMs: opts.keepaliveMs,
-    idleMs: opts.idleTimeoutMs,
+  const stop = pumpStop(opts, {
     progress: () => (ttftMs === null ? 0 : 1 + books.reads),
     onKeepalive: () => void writer?.write(KEEPALIVE).catch(() => {}),
-    onIdle: () => stop.abort(new Stalled()),
   });
 
   const outcome = (async () => {
@@ -53,8 +48,7 @@ export function relayPump(opts: PumpOptions): Pump {
     } catch (err) {
       failed = { err };
     } finally {
-      watchdog.stop();
-      clientSignal.removeEventListener('abort', onClientGone);
+      stop.release();
     }
     writer ??= client.writable.getWriter();
     // An errored client side (its reader cancelled) means the client hung up.
@@ -107,7 +101,6 @@ async function firstChunk(stream: ReadableStream<Uint8Array>, stop: AbortSignal)
 }
 
 const WAITING = Symbol('waiting');
-const nextTurn = () => new Promise<typeof WAITING>((resolve) => setTimeout(() => resolve(WAITING), 0));
 
 /**
  * The bookkeeping branch of a tee. A tee buffers, for the branch that lags, what the other
@@ -163,7 +156,7 @@ class BooksCopy {
     this.stopTimer();
     for (;;) {
       const read = this.pending ?? this.read();
-      const result = await Promise.race([read, nextTurn()]);
+      const result = await Promise.race([read, nextTurn().then(() => WAITING)]);
       if (result !== true) break; // ended, failed, or nothing buffered right now
     }
     this.ended = true;

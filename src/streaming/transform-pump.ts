@@ -1,7 +1,6 @@
 import type { Transcoder } from '../providers/types';
-import { type Ending, type Pump, type PumpOptions, ClientGone, Stalled, conclude, endingOf } from './outcome';
+import { type Ending, type Pump, type PumpOptions, conclude, endingOf, pumpStop } from './outcome';
 import { KEEPALIVE } from './sse';
-import { Watchdog } from './watchdog';
 
 /**
  * For streams that must change on their way (Anthropic and Gemini re-encoded as OpenAI chunks,
@@ -35,16 +34,7 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
     },
   });
 
-  const stop = new AbortController();
-  const onClientGone = () => stop.abort(new ClientGone());
-  clientSignal.addEventListener('abort', onClientGone, { once: true });
-  const watchdog = new Watchdog({
-    keepaliveMs: opts.keepaliveMs,
-    idleMs: opts.idleTimeoutMs,
-    progress: () => chunks,
-    onKeepalive: () => safeEnqueue(out, KEEPALIVE),
-    onIdle: () => stop.abort(new Stalled()),
-  });
+  const stop = pumpStop(opts, { progress: () => chunks, onKeepalive: () => safeEnqueue(out, KEEPALIVE) });
 
   const outcome = (async () => {
     let ending: Ending = { clientGone: false, stalled: false, failure: null };
@@ -53,8 +43,7 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
     } catch (err) {
       ending = endingOf(err, stop.signal, clientSignal, cancelled);
     } finally {
-      watchdog.stop();
-      clientSignal.removeEventListener('abort', onClientGone);
+      stop.release();
     }
     if (clientSignal.aborted || cancelled) ending.clientGone = true;
 

@@ -1,0 +1,2 @@
+/** Resolves after one turn of the event loop: pending I/O gets its chance before what follows. */
+export const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
