@@ -174,6 +174,10 @@ export const creditHolds = sqliteTable(
   (t) => [
     index('credit_holds_job_idx').on(t.jobId, t.status),
     index('credit_holds_team_status_idx').on(t.teamId, t.status),
+    // A call has at most one hold, and its settle finds it by call id.
+    uniqueIndex('credit_holds_one_per_call')
+      .on(t.callId)
+      .where(sql`call_id IS NOT NULL`),
     check('credit_holds_amount_positive', sql`${t.amount} > 0`),
   ],
 );
@@ -198,6 +202,8 @@ export const creditLedger = sqliteTable(
   },
   (t) => [
     index('credit_ledger_team_created_idx').on(t.teamId, t.createdAt),
+    // The child side of the job foreign key: without it SQLite checks a job insert by scanning the ledger.
+    index('credit_ledger_job_idx').on(t.jobId),
     // One charge per job, whatever races happen around `complete`.
     uniqueIndex('credit_ledger_one_charge_per_job')
       .on(t.jobId)

@@ -9,7 +9,7 @@
  * in D1 rather than in isolate memory so that every isolate sees the same counts, and they join
  * the batch the call needs anyway, so they cost no extra round trip (a Durable Object would).
  */
-import { type SQL, eq, sql } from 'drizzle-orm';
+import { type SQL, and, eq, inArray, sql } from 'drizzle-orm';
 import { holdForJob } from '../billing/credits';
 import { holdEstimate } from '../billing/metering';
 import { roughPromptTokens } from '../billing/tokens';
@@ -222,7 +222,10 @@ export async function admitCall(
   if (gate.meta.changes === 1) return { callId, key, team, model, job, windowStart: w };
   // Refused: a second, read-only round trip finds out which rule said no.
   const [windows, inFlight] = await db.batch([
-    db.select().from(rateWindows).where(eq(rateWindows.windowStart, w)),
+    db
+      .select()
+      .from(rateWindows)
+      .where(and(inArray(rateWindows.scope, [`team:${team.id}`, `key:${key.id}`]), eq(rateWindows.windowStart, w))),
     stmt(
       db,
       sql`SELECT count(*) AS n FROM active_streams WHERE team_id = ${team.id} AND started_at > ${now - STREAM_SLOT_TTL_MS}`,

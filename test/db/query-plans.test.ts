@@ -1,0 +1,106 @@
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import worker from '../../src/index';
+import { ADMIN_KEY, fakeModel, setupTeam, user } from '../support/api';
+
+/**
+ * D1 bills by rows read, and these tables grow with every call a team makes. A statement that
+ * scans one of them costs more with each call served, for ever: on the hot path that is both
+ * latency and money. Every statement the API sends is recorded here and its query plan checked.
+ */
+const GROWING = ['jobs', 'llm_calls', 'credit_holds', 'credit_ledger', 'active_streams', 'rate_windows', 'api_keys'];
+
+/** The worker's D1 binding, wrapped to keep the SQL text of every statement prepared through it. */
+function recording(d1: D1Database) {
+  const seen = new Set<string>();
+  const db = new Proxy(d1, {
+    get(target, prop) {
+      if (prop === 'prepare')
+        return (query: string) => {
+          seen.add(query);
+          return target.prepare(query);
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { db, seen };
+}
+
+/** Plain table scans of growing tables in `query`'s plan (an index search is fine). */
+async function scans(query: string): Promise<string[]> {
+  // Parameters do not change a plan; each `?` gets a null.
+  const params = Array.from(query.matchAll(/\?/g), () => null);
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
+    .bind(...params)
+    .all<{ detail: string }>();
+  return results
+    .map((r) => r.detail)
+    .filter((d) => GROWING.some((t) => new RegExp(`^SCAN ${t}\\b(?! USING (COVERING )?INDEX)`).test(d)));
+}
+
+describe('query plans', () => {
+  it('no statement of the API scans a table that grows with traffic', async () => {
+    const { db, seen } = recording(env.DB);
+    const recorded = { ...env, DB: db };
+    const send = async (method: string, path: string, key: string | null, body?: unknown) => {
+      const ctx = createExecutionContext();
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (key) headers.authorization = `Bearer ${key}`;
+      else headers['x-admin-key'] = ADMIN_KEY;
+      const res = await worker.fetch(
+        new Request(`http://sluice.test${path}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+        recorded,
+        ctx,
+      );
+      const text = await res.text();
+      await waitOnExecutionContext(ctx);
+      return { status: res.status, json: () => JSON.parse(text) };
+    };
+
+    const model = await fakeModel('answer');
+    const call = { model, messages: user('hello') };
+    // Both kinds of hold (per job and per call); limits set, so the rate-window and concurrency
+    // statements are sent too.
+    for (const budget_mode of ['job_based', 'consumption_tokens']) {
+      const { teamId, key } = await setupTeam(1000, { budget_mode, rpm_limit: 1000, tpm_limit: 1_000_000 });
+      await send('PATCH', `/admin/teams/${teamId}`, null, { max_concurrent_streams: 10 });
+      const created = await send('POST', '/api/jobs/create', key, { team_id: teamId, job_type: 'q' });
+      expect(created.status).toBe(200);
+      const jobId = created.json().job_id as string;
+      for (const [method, path, body] of [
+        ['POST', `/api/jobs/${jobId}/llm-call-stream`, call],
+        ['POST', `/api/jobs/${jobId}/llm-call`, call],
+        ['POST', `/api/jobs/${jobId}/complete`, { status: 'completed' }],
+        ['POST', '/api/jobs/create-and-call-stream', { team_id: teamId, job_type: 'q', ...call }],
+        ['POST', '/api/jobs/create-and-call', { team_id: teamId, job_type: 'q', ...call }],
+        ['POST', '/v1/chat/completions', { ...call, stream: true }],
+        ['POST', '/v1/chat/completions', call],
+        ['GET', `/api/jobs/${jobId}`],
+        ['GET', `/api/jobs/${jobId}/costs`],
+        ['GET', `/api/teams/${teamId}/credits`],
+        ['GET', `/api/teams/${teamId}/usage`],
+        ['GET', `/api/teams/${teamId}/jobs`],
+        ['GET', '/v1/models'],
+      ] as const) {
+        const res = await send(method, path, key, body);
+        expect(res.status, `${budget_mode}: ${method} ${path}`).toBeLessThan(300);
+      }
+      // A refused call: the statements that explain a refusal run too.
+      await send('PATCH', `/admin/teams/${teamId}`, null, { rpm_limit: 1 });
+      expect((await send('POST', '/v1/chat/completions', key, call)).status).toBe(429);
+    }
+
+    expect(seen.size).toBeGreaterThan(20);
+    const found: Record<string, string[]> = {};
+    for (const query of seen) {
+      const bad = await scans(query);
+      if (bad.length) found[query.replace(/\s+/g, ' ').trim()] = bad;
+    }
+    expect(found).toEqual({});
+  });
+});
