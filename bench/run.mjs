@@ -548,8 +548,9 @@ async function startProfiles(host) {
 }
 
 /**
- * PROFILE=1: CPU per request of every isolate, the Worker's profiles written to bench/, and the
- * functions Sluice's own isolate spends most on.
+ * PROFILE=1: CPU per request of every isolate, each busy isolate's profile written to bench/
+ * (`sluice.cpuprofile` for Sluice's own, `sluice.d1-db.cpuprofile` for its D1 simulator...), and
+ * the functions Sluice's own isolate spends most on.
  */
 function reportProfiles(profiles, requests) {
   const perRequest = (ms) => (ms / requests).toFixed(2).padStart(7);
@@ -557,11 +558,12 @@ function reportProfiles(profiles, requests) {
   console.error(`\nisolate CPU per sequential stream (inspector; runtime-native work inside an isolate included):`);
   for (const { name, isolate, profile } of profiles) {
     const summary = summarize(profile, { limit: 30 });
-    if (summary.busy_ms > 0) console.error(`  ${perRequest(summary.busy_ms)} ms  ${name.padEnd(9)} ${isolate}`);
-    if (isolate === `core:user:${name}`) {
-      writeFileSync(join(root, 'bench', `${name}.cpuprofile`), JSON.stringify(profile));
-      if (name === 'sluice') top = summary.top;
-    }
+    if (summary.busy_ms / requests < 0.005) continue; // idle all along
+    console.error(`  ${perRequest(summary.busy_ms)} ms  ${name.padEnd(9)} ${isolate}`);
+    const own = isolate === `core:user:${name}`;
+    const file = own ? `${name}.cpuprofile` : `${name}.${isolate.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`;
+    writeFileSync(join(root, 'bench', file), JSON.stringify(profile));
+    if (own && name === 'sluice') top = summary.top;
   }
   console.error('sluice, top functions by self time (bench/sluice.cpuprofile):');
   for (const t of top) console.error(`  ${perRequest(t.ms)} ms ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.fn}`);
