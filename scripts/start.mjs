@@ -18,7 +18,7 @@ if (!existsSync(join(root, '.dev.vars'))) {
 }
 const adminKey = /^ADMIN_API_KEY=(.*)$/m.exec(readFileSync(join(root, '.dev.vars'), 'utf8'))?.[1]?.trim();
 
-// The pages' scripts (public/dist/), bundled with the typed client they use.
+// The pages' module (src/pages/site.generated.js), with the typed client their scripts use.
 const pages = spawnSync(process.execPath, [join(root, 'scripts', 'build-pages.mjs')], { cwd: root, stdio: 'inherit' });
 if (pages.status !== 0) process.exit(pages.status ?? 1);
 

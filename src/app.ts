@@ -11,6 +11,7 @@ import { health } from './routes/health';
 import { jobsApi } from './routes/jobs';
 import { reportsApi } from './routes/reports';
 import { openaiCompat } from './routes/openai-compat';
+import { pages } from './routes/pages';
 import { teamsApi } from './routes/teams';
 import { usageApi } from './routes/usage';
 
@@ -51,6 +52,7 @@ export function createApp() {
   app.route('/admin', admin);
   registerDocs(app); // /openapi.json and /docs, built on first request from every mounted route
   app.route('/v1', openaiCompat);
+  app.route('/', pages);
 
   app.notFound((c) => {
     const body = toErrorBody(

@@ -84,7 +84,7 @@ function publish(name: string) {
 }
 
 describe('the pages', () => {
-  it('are static assets; every other path still reaches the Worker', async () => {
+  it('are served beside the API, and every other path gets the API 404', async () => {
     const chat = await fetch(`${gateway.base}/`);
     expect(chat.headers.get('content-type')).toContain('text/html');
     expect(await chat.text()).toContain('<title>Sluice · Chat</title>');
