@@ -10,7 +10,7 @@
  * job as one `charge` row) and a call's (consumption modes; settled by that call as one
  * `usage` row for what it really cost). Each hold is settled only by its owner.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { stmt } from '../db/raw';
 import type { Db } from '../env';
 import { newId } from '../lib/crypto';
@@ -41,21 +41,59 @@ export function holdForJob(db: Db, jobId: string, now: number) {
 }
 
 /**
- * Settles a job's own holds after the job row reached a terminal status earlier in the same
- * batch: `completed` captures them into one `charge` ledger row, `failed`/`cancelled` release
- * them. A second settle finds no active hold and changes nothing, which is what makes
- * `complete` idempotent.
+ * The holds of a call admitted earlier in the same batch (its `active_streams` row is the proof):
+ * in a consumption mode, the call's own hold of `callHold` credits (SQL over teams `t` and
+ * models `m`); for create-and-call in `job_based` mode, the new job's hold, as `holdForJob`
+ * would take it. Two statements whatever the mode, and nothing happens for a refused call.
  */
-export function settleJobHolds(db: Db, teamId: string, jobId: string, now: number) {
-  const active = sql`(SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE job_id = ${jobId} AND call_id IS NULL AND status = 'active')`;
-  const jobStatus = sql`(SELECT status FROM jobs WHERE id = ${jobId})`;
+export function holdForAdmittedCall(
+  db: Db,
+  call: { callId: string; jobId: string; alias: string; newJob: boolean; callHold: SQL },
+  now: number,
+) {
+  const jobHoldId = newId('hold');
+  const callHoldId = newId('hold');
+  const jobHold = call.newJob
+    ? sql`
+      SELECT ${jobHoldId}, t.id, ${call.jobId}, NULL, t.credits_per_job, 'active', ${now}
+      FROM active_streams s JOIN teams t ON t.id = s.team_id
+      WHERE s.call_id = ${call.callId} AND t.budget_mode = 'job_based' AND t.credits_per_job > 0
+      UNION ALL`
+    : sql``;
+  const taken = sql`(SELECT sum(amount) FROM credit_holds WHERE id IN (${jobHoldId}, ${callHoldId}))`;
   return [
     stmt(
       db,
       sql`
-      UPDATE jobs SET credits_charged = credits_charged + ${active}
-      WHERE id = ${jobId} AND status = 'completed'`,
+      INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at) ${jobHold}
+      SELECT ${callHoldId}, t.id, ${call.jobId}, ${call.callId}, ${call.callHold}, 'active', ${now}
+      FROM active_streams s JOIN teams t ON t.id = s.team_id JOIN models m ON m.alias = ${call.alias}
+      WHERE s.call_id = ${call.callId} AND t.budget_mode != 'job_based'`,
     ),
+    stmt(
+      db,
+      sql`
+      UPDATE teams SET credits_held = credits_held + ${taken}
+      WHERE id = (SELECT team_id FROM active_streams WHERE call_id = ${call.callId}) AND ${taken} IS NOT NULL`,
+    ),
+  ] as const;
+}
+
+/** What a job's own active holds add up to: what the job is charged when it completes. */
+export const activeJobHolds = (jobId: string) =>
+  sql`(SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE job_id = ${jobId} AND call_id IS NULL AND status = 'active')`;
+
+/**
+ * Settles a job's own holds after the job row reached a terminal status earlier in the same
+ * batch, its `credits_charged` raised by `activeJobHolds` if it completed (finishJobStatements
+ * does both in one statement): `completed` captures the holds into one `charge` ledger row,
+ * `failed`/`cancelled` release them. A second settle finds no active hold and changes nothing,
+ * which is what makes `complete` idempotent.
+ */
+export function settleJobHolds(db: Db, teamId: string, jobId: string, now: number) {
+  const active = activeJobHolds(jobId);
+  const jobStatus = sql`(SELECT status FROM jobs WHERE id = ${jobId})`;
+  return [
     stmt(
       db,
       sql`

@@ -10,7 +10,7 @@
  * the batch the call needs anyway, so they cost no extra round trip (a Durable Object would).
  */
 import { type SQL, and, eq, inArray, sql } from 'drizzle-orm';
-import { holdForJob } from '../billing/credits';
+import { holdForAdmittedCall } from '../billing/credits';
 import { holdEstimate } from '../billing/metering';
 import { roughPromptTokens } from '../billing/tokens';
 import { groupBatch } from '../db/group-commit';
@@ -72,6 +72,17 @@ function callHoldSql(params: ChatParams): SQL {
 const allowed = (column: SQL, alias: string) =>
   sql`(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${alias}))`;
 
+/** Each key's `last_used_at` as this isolate last read it (a cache: any isolate may be behind). */
+const keyLastUse = new Map<string, number>();
+
+const keyUseIsFresh = (keyHash: string, now: number) =>
+  (keyLastUse.get(keyHash) ?? -Infinity) > now - KEY_USE_GRANULARITY_MS;
+
+function sawKeyUse(keyHash: string, lastUsedAt: number | null) {
+  if (keyLastUse.size >= 1_000) keyLastUse.clear();
+  if (lastUsedAt !== null) keyLastUse.set(keyHash, lastUsedAt);
+}
+
 /**
  * Admits a call or throws the reason it may not run. `ctx` keeps the batch alive if this
  * request's client goes away while other requests' statements ride in it (group-commit.ts).
@@ -100,7 +111,6 @@ export async function admitCall(
   const teamScope = sql`'team:' || t.id`;
   const keyScope = sql`'key:' || k.id`;
   const admitted = sql`EXISTS (SELECT 1 FROM active_streams WHERE call_id = ${callId})`;
-  const callHoldId = newId('hold');
 
   // One upsert counts the request in the team's and the key's windows, for those with limits.
   const countRequest = stmt(
@@ -136,45 +146,32 @@ export async function admitCall(
               WHERE team_id = t.id AND started_at > ${now - STREAM_SLOT_TTL_MS}) < t.max_concurrent_streams)
         AND t.credits_balance - t.credits_held >= ${creditsNeeded}`,
     ),
-    ...(newJob
-      ? [
-          stmt(
-            db,
-            sql`
-            INSERT INTO jobs (id, team_id, key_id, job_type, user_id, status, metadata, created_at)
-            SELECT ${newJob.id}, s.team_id, k.id, ${newJob.jobType}, ${newJob.userId}, 'in_progress',
-              ${newJob.metadata ? JSON.stringify(newJob.metadata) : null}, ${now}
-            FROM active_streams s JOIN api_keys k ON k.key_hash = ${keyHash}
-            WHERE s.call_id = ${callId}`,
-          ),
-          ...holdForJob(db, newJob.id, now),
-        ]
+    newJob
+      ? stmt(
+          db,
+          sql`
+          INSERT INTO jobs (id, team_id, key_id, job_type, user_id, status, metadata, created_at)
+          SELECT ${newJob.id}, s.team_id, k.id, ${newJob.jobType}, ${newJob.userId}, 'in_progress',
+            ${newJob.metadata ? JSON.stringify(newJob.metadata) : null}, ${now}
+          FROM active_streams s JOIN api_keys k ON k.key_hash = ${keyHash}
+          WHERE s.call_id = ${callId}`,
+        )
+      : stmt(
+          db,
+          sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${jobId} AND status = 'pending' AND ${admitted}`,
+        ),
+    ...holdForAdmittedCall(db, { callId, jobId, alias, newJob: Boolean(newJob), callHold: hold }, now),
+    // The key's last use, at most one write a minute (as noteKeyUse in principal.ts); not even
+    // sent while the value this isolate last read is that fresh.
+    ...(keyUseIsFresh(keyHash, now)
+      ? []
       : [
           stmt(
             db,
-            sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${jobId} AND status = 'pending' AND ${admitted}`,
+            sql`UPDATE api_keys SET last_used_at = ${now}
+              WHERE key_hash = ${keyHash} AND (last_used_at IS NULL OR last_used_at < ${now - KEY_USE_GRANULARITY_MS}) AND ${admitted}`,
           ),
         ]),
-    stmt(
-      db,
-      sql`
-      INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)
-      SELECT ${callHoldId}, t.id, ${jobId}, ${callId}, ${hold}, 'active', ${now}
-      FROM active_streams s JOIN teams t ON t.id = s.team_id JOIN models m ON m.alias = ${alias}
-      WHERE s.call_id = ${callId} AND t.budget_mode != 'job_based'`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE teams SET credits_held = credits_held + (SELECT amount FROM credit_holds WHERE id = ${callHoldId})
-      WHERE id = (SELECT team_id FROM credit_holds WHERE id = ${callHoldId})`,
-    ),
-    // The key's last use, at most one write a minute (as noteKeyUse in principal.ts).
-    stmt(
-      db,
-      sql`UPDATE api_keys SET last_used_at = ${now}
-        WHERE key_hash = ${keyHash} AND (last_used_at IS NULL OR last_used_at < ${now - KEY_USE_GRANULARITY_MS}) AND ${admitted}`,
-    ),
     // Reads, after the writes: what the decision saw.
     // Two reads, not a join: D1 batch rows are objects, and a join would collide on column names.
     db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1),
@@ -219,7 +216,10 @@ export async function admitCall(
   for (const list of [team.allowedModels, key.allowedModels]) {
     if (list && !list.includes(alias)) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
   }
-  if (gate.meta.changes === 1) return { callId, key, team, model, job, windowStart: w };
+  if (gate.meta.changes === 1) {
+    sawKeyUse(keyHash, key.lastUsedAt);
+    return { callId, key, team, model, job, windowStart: w };
+  }
   // Refused: a second, read-only round trip finds out which rule said no.
   const [windows, inFlight] = await db.batch([
     db

@@ -1,6 +1,6 @@
 import { stmt } from '../db/raw';
 import { asc, eq, sql } from 'drizzle-orm';
-import { holdForJob, settleJobHolds } from '../billing/credits';
+import { activeJobHolds, holdForJob, settleJobHolds } from '../billing/credits';
 import { type Job, type JobStatus, jobs, llmCalls, teams } from '../db/schema';
 import type { Db } from '../env';
 import { conflict, insufficientCredits, notFound } from '../errors';
@@ -76,7 +76,8 @@ export function finishJobStatements(
       db,
       sql`
       UPDATE jobs SET status = ${status}, completed_at = ${now}, error_message = ${extra.errorMessage ?? null},
-        metadata = CASE WHEN ${patch} IS NULL THEN metadata ELSE json_patch(coalesce(metadata, '{}'), ${patch}) END
+        metadata = CASE WHEN ${patch} IS NULL THEN metadata ELSE json_patch(coalesce(metadata, '{}'), ${patch}) END,
+        credits_charged = credits_charged + ${status === 'completed' ? activeJobHolds(jobId) : sql`0`}
       WHERE id = ${jobId} AND status IN ('pending', 'in_progress')`,
     ),
     ...settleJobHolds(db, teamId, jobId, now),

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { eventually, get, post, setupTeam } from '../support/api';
+import { eventually, get, post, setupTeam, user } from '../support/api';
 import { admin, adminJson, expectAdminOnly, expectError, issueKey, snapshot } from '../support/admin';
 
 const keyRow = (keyId: string) =>
@@ -74,6 +74,18 @@ describe('issuing and listing keys', () => {
     await eventually(async () => (((await keyRow(keyId))!.last_used_at as number) > first ? true : null));
     const listed = await adminJson('GET', `/admin/teams/${teamId}/keys`);
     expect(listed.body.data[0].last_used_at).not.toBeNull();
+  });
+
+  it('a call sets last_used_at in its admission batch; the next within the minute leaves it', async () => {
+    const { teamId, key, keyId } = await setupTeam(5);
+    const call = (content: string) =>
+      post('/api/jobs/create-and-call', { team_id: teamId, job_type: 'x', messages: user(content) }, key);
+    const before = Date.now();
+    expect((await call('one')).status).toBe(200);
+    const first = (await keyRow(keyId))!.last_used_at as number;
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect((await call('two')).status).toBe(200);
+    expect((await keyRow(keyId))!.last_used_at).toBe(first);
   });
 
   it('an expired key gets 401 key_expired and cannot act', async () => {
