@@ -6,9 +6,11 @@ import type { Db } from '../env';
  * own, but inside a D1 batch its bound parameters are dropped (its `_prepare()` returns an
  * object without the prepared `stmt` the batch binds). Giving it that statement fixes it;
  * the result is the D1 result, so `meta.changes` tells whether a guarded write happened.
+ * The SQL text is built once: the batch asks for it again, and building is most of what a
+ * statement costs the Worker.
  */
 export function stmt(db: Db, query: SQL) {
   const raw = db.run(query);
-  const { sql } = raw.getQuery();
-  return Object.assign(raw, { stmt: db.$client.prepare(sql) });
+  const built = raw.getQuery();
+  return Object.assign(raw, { stmt: db.$client.prepare(built.sql), getQuery: () => built });
 }
