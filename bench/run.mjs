@@ -58,6 +58,7 @@ const cfg = {
   PROFILE: env.PROFILE === '1', // CPU-profile both Workers' isolates during the sequential streams
   CONC_ROUNDS: num('CONC_ROUNDS', 2, 1), // rounds per concurrency level, path order rotated
   RATE_CAP: num('RATE_CAP', 20_000, 20_000), // chunks/s across all streams: gap = max(GAP_MS, conc*1000/RATE_CAP)
+  RECODE: num('RECODE', 200, 20), // concurrent streams per provider Sluice re-encodes (Anthropic, Gemini); 0 skips
   SLOW_S: num('SLOW_S', 10, 3), // how long the slow reader holds its stream
   SLOW_CHUNKS: num('SLOW_CHUNKS', 8000, 4000), // firehose chunks in the slow reader's stream
   SLOW_PAD: num('SLOW_PAD', 4000, 4000), // bytes of content per firehose chunk
@@ -222,7 +223,8 @@ function request(url, method, body, headers = {}, agent = undefined) {
   });
 }
 
-const STAMP = /"x_seq":(\d+),"x_sent":([\d.]+)/g;
+// An OpenAI chunk's own fields, or the `<seq@sent>` an Anthropic or Gemini chunk carries in its text.
+const STAMP = /"x_seq":(\d+),"x_sent":([\d.]+)|<(\d+)@([\d.]+)>/g;
 const RECEIVED = /"x_recv":([\d.]+)/;
 
 /**
@@ -269,14 +271,14 @@ function streamOnce(target, shape, { agent, timeoutMs }) {
       let buf = '';
       res.on('data', (s) => {
         const now = clock();
-        buf += s;
+        buf += s.includes('\r') ? s.replace(/\r\n/g, '\n') : s; // Gemini's own events end lines with CRLF
         const cut = buf.lastIndexOf('\n\n');
         if (cut < 0) return;
         const text = buf.slice(0, cut + 2);
         buf = buf.slice(cut + 2);
         STAMP.lastIndex = 0;
         for (let m; (m = STAMP.exec(text));) {
-          const i = Number(m[1]);
+          const i = Number(m[1] ?? m[3]);
           if (i !== r.chunks) r.inOrder = false;
           r.chunks++;
           if (i === 0) {
@@ -284,9 +286,9 @@ function streamOnce(target, shape, { agent, timeoutMs }) {
             const recv = RECEIVED.exec(text);
             if (recv) r.reach = Number(recv[1]) - t0;
           }
-          r.delays.push(now - Number(m[2]));
+          r.delays.push(now - Number(m[2] ?? m[4]));
         }
-        if (text.includes('data: [DONE]')) r.done = true;
+        if (text.includes(target.done ?? 'data: [DONE]')) r.done = true;
         const e = text.indexOf('data: {"error"');
         if (e >= 0) r.error = `error event: ${text.slice(e + 6, e + 206)}`;
       });
@@ -620,7 +622,7 @@ async function main() {
         '--persist-to',
         persist,
         '--command',
-        `INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok, output_price_per_mtok) VALUES ('bench', 'openai', 'bench', '${upstream.url}/v1', 1, 2)`,
+        `INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok, output_price_per_mtok) VALUES ('bench', 'openai', 'bench', '${upstream.url}/v1', 1, 2), ('bench-anthropic', 'anthropic', 'bench', '${upstream.url}', 1, 2), ('bench-gemini', 'gemini', 'bench', '${upstream.url}', 1, 2)`,
       ],
       { cwd: app },
     );
@@ -634,7 +636,12 @@ async function main() {
           outdir: sluiceOut,
           persist: join(persist, 'v3'),
           inspect: cfg.PROFILE,
-          bindings: { ADMIN_API_KEY: ADMIN_KEY, OPENAI_API_KEY: 'sk-bench' },
+          bindings: {
+            ADMIN_API_KEY: ADMIN_KEY,
+            OPENAI_API_KEY: 'sk-bench',
+            ANTHROPIC_API_KEY: 'sk-ant-bench',
+            GEMINI_API_KEY: 'gm-bench',
+          },
         },
         {
           name: 'reference',
@@ -711,7 +718,48 @@ async function main() {
     for (const t of targets)
       if (t.name !== 'direct' && !t.pids.length) throw new Error(`no workerd process found for ${t.name}`);
 
+    // Streams Sluice must re-encode: the reference forwards the provider's own events (its URL
+    // keeps the path after /v1), Sluice answers OpenAI chunks for a catalog model of that provider.
+    const byName = (name) => targets.find((t) => t.name === name);
+    const RECODED = {
+      anthropic: {
+        streamPath: '/v1/messages',
+        done: 'event: message_stop',
+        body: (shape) =>
+          JSON.stringify({
+            model: 'bench',
+            max_tokens: 1024,
+            stream: true,
+            messages: [{ role: 'user', content: JSON.stringify(shape) }],
+          }),
+      },
+      gemini: {
+        streamPath: '/v1/v1beta/models/bench:streamGenerateContent?alt=sse',
+        done: '"finishReason":"STOP"',
+        body: (shape) => JSON.stringify({ contents: [{ role: 'user', parts: [{ text: JSON.stringify(shape) }] }] }),
+      },
+    };
+    const recodeTargets = (provider) => [
+      { ...byName('reference'), ...RECODED[provider] },
+      {
+        ...byName('sluice'),
+        body: (shape) =>
+          JSON.stringify({
+            team_id: 'bench',
+            job_type: 'bench',
+            model: `bench-${provider}`,
+            messages: messages(shape),
+          }),
+      },
+    ];
+
     // Every path must work before anything is measured.
+    for (const t of cfg.RECODE ? Object.keys(RECODED).flatMap(recodeTargets) : []) {
+      const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
+      if (!s.ok) await sleep(500);
+      if (!s.ok)
+        throw new Error(`${t.name} (${t.streamPath}): a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);
+    }
     for (const t of targets) {
       const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
       if (!s.ok) await sleep(500); // let the Worker's own log line arrive
@@ -814,6 +862,19 @@ async function main() {
       }
     }
 
+    const recode = {};
+    for (const [k, provider] of (cfg.RECODE ? Object.keys(RECODED) : []).entries()) {
+      const c = cfg.RECODE;
+      const shape = { first: cfg.FIRST_MS, n: cfg.N, gap: concGap(c) };
+      recode[provider] = {};
+      for (const t of rotate(recodeTargets(provider), k)) {
+        console.error(
+          `re-encoded streams, ${provider}: ${c} concurrent (${shape.n} chunks every ${shape.gap} ms): ${t.name}`,
+        );
+        recode[provider][t.name] = await concurrentRound(t, c, shape);
+      }
+    }
+
     const slow = {};
     for (const t of targets) {
       console.error(`slow reader: ${t.name} (${cfg.SLOW_S} s at ${cfg.SLOW_READ} bytes/s, then drained)`);
@@ -821,7 +882,7 @@ async function main() {
       await sleep(1000);
     }
 
-    const results = report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle });
+    const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle });
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to bench/results.json`);
     const hostLog = host.log();
@@ -837,7 +898,7 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- report
-function report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle }) {
+function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle }) {
   const names = targets.map((t) => t.name);
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
@@ -1039,6 +1100,45 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle 
     per((n) => (idleRss[n] === null ? null : idleRss[n] / MiB)),
     1,
   );
+  const recodeStats = Object.fromEntries(
+    Object.entries(recode).map(([provider, byPath]) => [
+      provider,
+      per((n) => {
+        const r = byPath[n];
+        if (!r) return null;
+        return {
+          streams: r.started,
+          completed: r.completed,
+          errors: r.errors,
+          error_samples: r.error_samples,
+          chunk_p99: pct(r.delays, 0.99),
+          chunks: r.chunks,
+          cpu_us_per_chunk: r.cpu_s === null || !r.chunks ? null : (r.cpu_s * 1e6) / r.chunks,
+        };
+      }),
+    ]),
+  );
+  for (const [provider, s] of Object.entries(recodeStats)) {
+    section(
+      `${provider} streams, ${cfg.RECODE} concurrent (${cfg.N} chunks): Sluice re-encodes them, the reference forwards them`,
+    );
+    row(
+      '  completed / started',
+      per((n) => (s[n] ? `${s[n].completed}/${s[n].streams}` : null)),
+      0,
+      false,
+    );
+    row(
+      '  per-chunk delay p99 (ms)',
+      per((n) => s[n]?.chunk_p99 ?? null),
+      3,
+    );
+    row(
+      '  runtime CPU per chunk (us)',
+      per((n) => s[n]?.cpu_us_per_chunk ?? null),
+      1,
+    );
+  }
   section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
   row(
     '  RSS growth from request start (MiB)',
@@ -1125,6 +1225,17 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle 
     cpuRatio !== null && cpuRatio <= 2,
     `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)`,
   );
+  for (const [provider, s] of Object.entries(recodeStats)) {
+    const ratio =
+      s.sluice.cpu_us_per_chunk && s.reference.cpu_us_per_chunk
+        ? s.sluice.cpu_us_per_chunk / s.reference.cpu_us_per_chunk
+        : null;
+    target(
+      `CPU per chunk, ${provider} re-encoded <= 3x reference`,
+      ratio !== null && ratio <= 3 && s.sluice.errors === 0,
+      `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us), ${s.sluice.completed}/${s.sluice.streams} completed`,
+    );
+  }
   const p99s = concStats[small].sluice.chunk_p99;
   const p99r = concStats[small].reference.chunk_p99;
   target(
@@ -1184,6 +1295,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, slow, bundle 
     cpu_split: split,
     concurrency: concStats,
     cpu_us_per_chunk_all_concurrency: cpuTotal,
+    reencoded: recodeStats,
     rss_idle_bytes: idleRss,
     slow_reader: slow,
     bundle,

@@ -10,6 +10,11 @@
 // Each content chunk is a real `chat.completion.chunk` plus two fields: `x_seq` (its index) and
 // `x_sent` (send time, ms); the first also carries `x_recv` (when the request arrived). Then a finish chunk, a usage chunk (`choices: []`) and `data: [DONE]`.
 // `stream: false` gets a chat.completion once the last chunk would have been sent.
+//
+// It also speaks Anthropic's Messages API (POST .../v1/messages) and Gemini's streamGenerateContent
+// (POST ...:streamGenerateContent), paced the same way, for the phase that measures streams Sluice
+// must re-encode. Their events are the providers' own; the stamp rides in each chunk's text as
+// `<seq@sent>`, which survives re-encoding and reads the same in every format.
 import { createServer } from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -78,9 +83,53 @@ function serve(defaults) {
     `data: {${head(id, model)},"choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${n},"total_tokens":${n + 8}}}\n\n` +
     'data: [DONE]\n\n';
 
+  /** Anthropic's and Gemini's streams: the same pacing, each in its provider's own events. */
+  const stampedText = (i) => `<${i}@${clock().toFixed(4)}>`;
+  const anthropicEvent = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const geminiEvent = (model, text, n, finish) =>
+    `data: ${JSON.stringify({
+      candidates: [
+        { content: { parts: [{ text }], role: 'model' }, ...(finish ? { finishReason: 'STOP' } : {}), index: 0 },
+      ],
+      usageMetadata: { promptTokenCount: 8, candidatesTokenCount: n, totalTokenCount: n + 8 },
+      modelVersion: model,
+    })}\r\n\r\n`;
+  const PROVIDERS = {
+    anthropic: {
+      start: (id, model) =>
+        anthropicEvent('message_start', {
+          message: {
+            id,
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model,
+            stop_reason: null,
+            usage: { input_tokens: 8, output_tokens: 1 },
+          },
+        }) + anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      content: (model, i) =>
+        anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: stampedText(i) } }),
+      end: (model, n) =>
+        anthropicEvent('content_block_stop', { index: 0 }) +
+        anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: n } }) +
+        anthropicEvent('message_stop', {}),
+    },
+    gemini: {
+      start: () => '',
+      content: (model, i) => geminiEvent(model, stampedText(i), i + 1, false),
+      end: (model, n) => geminiEvent(model, '', n, true),
+    },
+  };
+  const providerOf = (url) =>
+    url.endsWith('/v1/messages') ? 'anthropic' : url.includes(':streamGenerateContent') ? 'gemini' : null;
+
+  /** The stream's shape, from the last message: OpenAI's or Anthropic's `messages`, or Gemini's `contents`. */
   const shapeOf = (body) => {
+    const last = body.messages?.at?.(-1)?.content ?? body.contents?.at?.(-1)?.parts?.[0]?.text ?? '{}';
+    const text = Array.isArray(last) ? last.map((p) => p.text ?? '').join('') : String(last);
     try {
-      return JSON.parse(String(body.messages?.at?.(-1)?.content ?? '{}'));
+      return JSON.parse(text);
     } catch {
       return {};
     }
@@ -134,7 +183,8 @@ function serve(defaults) {
     res.on('error', () => {});
     const parts = [];
     for await (const c of req) parts.push(c);
-    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+    const provider = providerOf(req.url ?? '');
+    if (req.method !== 'POST' || (!provider && !req.url?.endsWith('/chat/completions'))) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return res.end('{"error":{"message":"not found"}}');
     }
@@ -150,6 +200,18 @@ function serve(defaults) {
     const model = String(body.model ?? 'bench');
     const id = `chatcmpl-bench${++seq}`;
     const t0 = performance.now();
+
+    if (provider) {
+      const p = PROVIDERS[provider];
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(p.start(id, model));
+      for (let i = 0; i < shape.n; i++) {
+        await sleepUntil(t0 + shape.first + i * shape.gap);
+        if (res.destroyed) return;
+        res.write(p.content(model, i));
+      }
+      return res.end(p.end(model, shape.n));
+    }
 
     if (body.stream !== true) {
       await sleepUntil(t0 + shape.first + Math.max(0, shape.n - 1) * shape.gap);
