@@ -4,52 +4,70 @@ import { KEEPALIVE } from './sse';
 
 /**
  * For streams that must change on their way (Anthropic and Gemini re-encoded as OpenAI chunks,
- * or the usage chunk left out): one TransformStream fed by the runtime's own `pipeTo`, with the
- * transcoder called once per chunk. Back-pressure runs natively from the client's socket to the
- * upstream's.
+ * or the usage chunk left out): each upstream chunk is read once in JavaScript, handed to the
+ * transcoder, and its bytes written into an IdentityTransformStream the client reads. The
+ * client's side is a runtime stream, so the response body is drained natively; each write
+ * resolves only when the client has taken the bytes, so the next upstream read waits for it:
+ * back-pressure from the client's socket to the upstream's, with nothing buffered between.
  *
- * The pipe keeps the client's side open when the upstream ends or fails (`preventClose`,
- * `preventAbort`), so a failure after the first byte becomes an in-band error event before the
- * stream closes. A client that disconnects, or an upstream silent for `idleTimeoutMs`, aborts
- * the pipe, which cancels the upstream request at once.
+ * A failure after the first byte becomes an in-band error event before the stream closes. A
+ * client that disconnects, or an upstream silent for `idleTimeoutMs`, cancels the upstream
+ * request at once.
  */
 export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
   const { startedAt, clientSignal } = opts;
+  const client = new IdentityTransformStream();
+  const writer = client.writable.getWriter();
+  const reader = opts.upstream.getReader();
   let chunks = 0;
   let ttftMs: number | null = null;
-  let cancelled = false;
-  let out!: TransformStreamDefaultController<Uint8Array>;
+  let clientLeft = false;
+  /** A chunk's write is pending: the client has not taken the previous bytes yet. */
+  let writing = false;
+  const send = (bytes: Uint8Array) =>
+    writer.write(bytes).catch((err: unknown) => {
+      clientLeft = true; // the client's side is closed: it hung up
+      throw err;
+    });
 
-  const stream = new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
-      out = controller;
-    },
-    transform(chunk) {
-      if (chunks++ === 0) ttftMs = Date.now() - startedAt;
-      const bytes = transcoder.push(chunk);
-      if (bytes && bytes.byteLength > 0) out.enqueue(bytes);
-    },
-    cancel() {
-      cancelled = true; // the client's side was cancelled: it hung up
-    },
-  });
-
-  const stop = pumpStop(opts, { progress: () => chunks, onKeepalive: () => safeEnqueue(out, KEEPALIVE) });
+  const stop = pumpStop(opts, { progress: () => chunks, onKeepalive: () => void send(KEEPALIVE).catch(() => {}) });
+  // Stopping (client gone, upstream stalled) cancels the upstream, which ends a pending read,
+  // and fails a write the client is not taking.
+  const onStop = () => {
+    void reader.cancel(stop.signal.reason).catch(() => {});
+    if (writing) void writer.abort(stop.signal.reason).catch(() => {});
+  };
+  stop.signal.addEventListener('abort', onStop, { once: true });
 
   const outcome = (async () => {
     let ending: Ending = { clientGone: false, stalled: false, failure: null };
     try {
-      await opts.upstream.pipeTo(stream.writable, { preventClose: true, preventAbort: true, signal: stop.signal });
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (stop.signal.aborted) throw stop.signal.reason;
+        if (done) break;
+        if (chunks++ === 0) ttftMs = Date.now() - startedAt;
+        const bytes = transcoder.push(value);
+        if (!bytes || bytes.byteLength === 0) continue;
+        writing = true;
+        try {
+          await send(bytes);
+        } finally {
+          writing = false;
+        }
+      }
     } catch (err) {
-      ending = endingOf(err, stop.signal, clientSignal, cancelled);
+      ending = endingOf(err, stop.signal, clientSignal, clientLeft);
+      if (!stop.signal.aborted) await reader.cancel(err).catch(() => {});
     } finally {
+      stop.signal.removeEventListener('abort', onStop);
       stop.release();
     }
-    if (clientSignal.aborted || cancelled) ending.clientGone = true;
+    if (clientSignal.aborted || clientLeft) ending.clientGone = true;
 
     if (!ending.clientGone && !ending.stalled) {
       const tail = transcoder.flush();
-      if (tail && tail.byteLength > 0) safeEnqueue(out, tail);
+      if (tail && tail.byteLength > 0) await send(tail).catch(() => {});
     }
     const { outcome, tail } = conclude(transcoder.result(), ending, {
       startedAt,
@@ -57,23 +75,11 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
       idleTimeoutMs: opts.idleTimeoutMs,
     });
     if (outcome.status !== 'client_aborted') {
-      if (tail) safeEnqueue(out, tail);
-      try {
-        out.terminate();
-      } catch {
-        // already closed by the client
-      }
+      if (tail) await send(tail).catch(() => {});
+      await writer.close().catch(() => {});
     }
     return outcome;
   })();
 
-  return { readable: stream.readable, outcome };
-}
-
-function safeEnqueue(controller: TransformStreamDefaultController<Uint8Array>, bytes: Uint8Array) {
-  try {
-    controller.enqueue(bytes);
-  } catch {
-    // the client's side is already closed
-  }
+  return { readable: client.readable, outcome };
 }
