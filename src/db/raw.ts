@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../env';
 
 /**
@@ -13,4 +13,14 @@ export function stmt(db: Db, query: SQL) {
   const raw = db.run(query);
   const built = raw.getQuery();
   return Object.assign(raw, { stmt: db.$client.prepare(built.sql), getQuery: () => built });
+}
+
+/**
+ * A statement whose SQL text never changes, written out once per isolate: only its parameters
+ * vary per request, so nothing is built on the hot path. It joins `db.batch` like `stmt`.
+ */
+export function fixedStmt(db: Db, text: string, params: unknown[]) {
+  const raw = db.run(sql.raw(text));
+  const built = { sql: text, params, method: 'run' as const };
+  return Object.assign(raw, { stmt: db.$client.prepare(text), getQuery: () => built });
 }

@@ -14,14 +14,15 @@ import { holdForAdmittedCall } from '../billing/credits';
 import { holdEstimate } from '../billing/metering';
 import { roughPromptTokens } from '../billing/tokens';
 import { groupBatch } from '../db/group-commit';
-import { stmt } from '../db/raw';
-import { type ApiKey, type Job, type Model, type Team, apiKeys, rateWindows, teams } from '../db/schema';
+import { fixedStmt, stmt } from '../db/raw';
+import { fromRowJson, rowJson } from '../db/rows';
+import { type ApiKey, type Job, type Model, type Team, apiKeys, jobs, models, rateWindows, teams } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError, conflict, forbidden, insufficientCredits } from '../errors';
 import { newId } from '../lib/crypto';
 import type { ChatParams } from '../schemas/chat';
-import { requireModel, selectModel } from './models';
-import { requireJob, selectJob } from './jobs';
+import { requireModel } from './models';
+import { requireJob } from './jobs';
 import { KEY_USE_GRANULARITY_MS, requirePrincipal, requireSameTeam } from './principal';
 
 /** An in-flight row older than this no longer counts against the concurrency cap (its isolate died). */
@@ -71,6 +72,23 @@ function callHoldSql(params: ChatParams): SQL {
 
 const allowed = (column: SQL, alias: string) =>
   sql`(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${alias}))`;
+
+interface DecisionRow {
+  key: string | null;
+  team: string | null;
+  model: string | null;
+  job: string | null;
+}
+
+let decisionSql: string | null = null;
+
+/** The key, its team, the model and the job, as JSON rows (src/db/rows.ts); written once per isolate. */
+const readDecisionSql = () =>
+  (decisionSql ??= `SELECT
+    (SELECT ${rowJson(apiKeys, 'k')} FROM api_keys k WHERE k.key_hash = ?) AS key,
+    (SELECT ${rowJson(teams, 't')} FROM teams t WHERE t.id = (SELECT team_id FROM api_keys WHERE key_hash = ?)) AS team,
+    (SELECT ${rowJson(models, 'm')} FROM models m WHERE m.alias = ?) AS model,
+    (SELECT ${rowJson(jobs, 'j')} FROM jobs j WHERE j.id = ?) AS job`);
 
 /** Each key's `last_used_at` as this isolate last read it (a cache: any isolate may be behind). */
 const keyLastUse = new Map<string, number>();
@@ -172,21 +190,17 @@ export async function admitCall(
               WHERE key_hash = ${keyHash} AND (last_used_at IS NULL OR last_used_at < ${now - KEY_USE_GRANULARITY_MS}) AND ${admitted}`,
           ),
         ]),
-    // Reads, after the writes: what the decision saw.
-    // Two reads, not a join: D1 batch rows are objects, and a join would collide on column names.
-    db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1),
-    db
-      .select()
-      .from(teams)
-      .where(eq(teams.id, sql`(SELECT team_id FROM api_keys WHERE key_hash = ${keyHash})`))
-      .limit(1),
-    selectModel(db, alias),
-    selectJob(db, jobId),
+    // After the writes, one read of what the decision saw.
+    fixedStmt(db, readDecisionSql(), [keyHash, keyHash, alias, jobId]),
   ]);
 
   const gate = results[1] as D1Result;
-  const [keyRows, teamRows, modelRows, jobRows] = results.slice(-4) as [ApiKey[], Team[], Model[], Job[]];
-  const found = keyRows[0] && teamRows[0] ? { key: keyRows[0], team: teamRows[0] } : null;
+  const seen = (results.at(-1) as D1Result<DecisionRow>).results[0];
+  const keyRow = fromRowJson(apiKeys, seen?.key);
+  const teamRow = fromRowJson(teams, seen?.team);
+  const modelRows = [fromRowJson(models, seen?.model)].filter((m) => m !== null);
+  const jobRows = [fromRowJson(jobs, seen?.job)].filter((j) => j !== null);
+  const found = keyRow && teamRow ? { key: keyRow, team: teamRow } : null;
   const principal = requirePrincipal(
     found
       ? [
