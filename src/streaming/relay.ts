@@ -65,9 +65,10 @@ export function relayPump(opts: PumpOptions): Pump {
       ttftMs,
       idleTimeoutMs: opts.idleTimeoutMs,
     });
+    // Queued, not awaited: the books must not wait for a client that stopped reading at the end.
     if (outcome.status !== 'client_aborted') {
-      if (tail) await writer.write(tail).catch(() => {});
-      await writer.close().catch(() => {});
+      if (tail) void writer.write(tail).catch(() => {});
+      void writer.close().catch(() => {});
     }
     return outcome;
   })();

@@ -22,20 +22,26 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
   let chunks = 0;
   let ttftMs: number | null = null;
   let clientLeft = false;
-  /** A chunk's write is pending: the client has not taken the previous bytes yet. */
-  let writing = false;
-  const send = (bytes: Uint8Array) =>
-    writer.write(bytes).catch((err: unknown) => {
-      clientLeft = true; // the client's side is closed: it hung up
-      throw err;
-    });
+  /** Writes the client has not taken yet. */
+  let pendingWrites = 0;
+  const send = (bytes: Uint8Array) => {
+    pendingWrites++;
+    return writer.write(bytes).then(
+      () => void pendingWrites--,
+      (err: unknown) => {
+        pendingWrites--;
+        clientLeft = true; // the client's side is closed: it hung up
+        throw err;
+      },
+    );
+  };
 
   const stop = pumpStop(opts, { progress: () => chunks, onKeepalive: () => void send(KEEPALIVE).catch(() => {}) });
   // Stopping (client gone, upstream stalled) cancels the upstream, which ends a pending read,
   // and fails a write the client is not taking.
   const onStop = () => {
     void reader.cancel(stop.signal.reason).catch(() => {});
-    if (writing) void writer.abort(stop.signal.reason).catch(() => {});
+    if (pendingWrites > 0) void writer.abort(stop.signal.reason).catch(() => {});
   };
   stop.signal.addEventListener('abort', onStop, { once: true });
 
@@ -48,13 +54,7 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
         if (done) break;
         if (chunks++ === 0) ttftMs = Date.now() - startedAt;
         const bytes = transcoder.push(value);
-        if (!bytes || bytes.byteLength === 0) continue;
-        writing = true;
-        try {
-          await send(bytes);
-        } finally {
-          writing = false;
-        }
+        if (bytes && bytes.byteLength > 0) await send(bytes);
       }
     } catch (err) {
       ending = endingOf(err, stop.signal, clientSignal, clientLeft);
@@ -65,9 +65,11 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
     }
     if (clientSignal.aborted || clientLeft) ending.clientGone = true;
 
+    // The last bytes are queued, not awaited: the books must not wait for a client that stopped
+    // reading at the very end (writes stay in order, and close follows them).
     if (!ending.clientGone && !ending.stalled) {
       const tail = transcoder.flush();
-      if (tail && tail.byteLength > 0) await send(tail).catch(() => {});
+      if (tail && tail.byteLength > 0) void send(tail).catch(() => {});
     }
     const { outcome, tail } = conclude(transcoder.result(), ending, {
       startedAt,
@@ -75,8 +77,8 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
       idleTimeoutMs: opts.idleTimeoutMs,
     });
     if (outcome.status !== 'client_aborted') {
-      if (tail) await send(tail).catch(() => {});
-      await writer.close().catch(() => {});
+      if (tail) void send(tail).catch(() => {});
+      void writer.close().catch(() => {});
     }
     return outcome;
   })();
