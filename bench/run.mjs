@@ -867,11 +867,13 @@ async function main() {
       const c = cfg.RECODE;
       const shape = { first: cfg.FIRST_MS, n: cfg.N, gap: concGap(c) };
       recode[provider] = {};
-      for (const t of rotate(recodeTargets(provider), k)) {
-        console.error(
-          `re-encoded streams, ${provider}: ${c} concurrent (${shape.n} chunks every ${shape.gap} ms): ${t.name}`,
-        );
-        recode[provider][t.name] = await concurrentRound(t, c, shape);
+      for (let round = 0; round < cfg.CONC_ROUNDS; round++) {
+        for (const t of rotate(recodeTargets(provider), k + round)) {
+          console.error(
+            `re-encoded streams, ${provider}: ${c} concurrent (${shape.n} chunks every ${shape.gap} ms), round ${round + 1}: ${t.name}`,
+          );
+          (recode[provider][t.name] ??= []).push(await concurrentRound(t, c, shape));
+        }
       }
     }
 
@@ -1104,23 +1106,28 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     Object.entries(recode).map(([provider, byPath]) => [
       provider,
       per((n) => {
-        const r = byPath[n];
-        if (!r) return null;
+        const rounds = byPath[n];
+        if (!rounds) return null;
+        const chunks = sum(rounds.map((r) => r.chunks));
+        const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
         return {
-          streams: r.started,
-          completed: r.completed,
-          errors: r.errors,
-          error_samples: r.error_samples,
-          chunk_p99: pct(r.delays, 0.99),
-          chunks: r.chunks,
-          cpu_us_per_chunk: r.cpu_s === null || !r.chunks ? null : (r.cpu_s * 1e6) / r.chunks,
+          streams: sum(rounds.map((r) => r.started)),
+          completed: sum(rounds.map((r) => r.completed)),
+          errors: sum(rounds.map((r) => r.errors)),
+          error_samples: [...new Set(rounds.flatMap((r) => r.error_samples))].slice(0, 3),
+          chunk_p99: pct(
+            rounds.flatMap((r) => r.delays),
+            0.99,
+          ),
+          chunks,
+          cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
         };
       }),
     ]),
   );
   for (const [provider, s] of Object.entries(recodeStats)) {
     section(
-      `${provider} streams, ${cfg.RECODE} concurrent (${cfg.N} chunks): Sluice re-encodes them, the reference forwards them`,
+      `${provider} streams, ${cfg.RECODE} concurrent x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks): Sluice re-encodes them, the reference forwards them`,
     );
     row(
       '  completed / started',
