@@ -899,48 +899,45 @@ async function main() {
   }
 }
 
+/** What the rounds of one path at one concurrency add up to. */
+function roundStats(rounds) {
+  const chunks = sum(rounds.map((r) => r.chunks));
+  const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
+  return {
+    streams: sum(rounds.map((r) => r.started)),
+    completed: sum(rounds.map((r) => r.completed)),
+    errors: sum(rounds.map((r) => r.errors)),
+    error_samples: [...new Set(rounds.flatMap((r) => r.error_samples))].slice(0, 3),
+    ttft_p50: pct(
+      rounds.flatMap((r) => r.ttft),
+      0.5,
+    ),
+    ttft_p99: pct(
+      rounds.flatMap((r) => r.ttft),
+      0.99,
+    ),
+    chunk_p50: pct(
+      rounds.flatMap((r) => r.delays),
+      0.5,
+    ),
+    chunk_p99: pct(
+      rounds.flatMap((r) => r.delays),
+      0.99,
+    ),
+    chunks,
+    cpu_s: cpu,
+    cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
+    peak_rss: rounds[0].peak_rss === null ? null : Math.max(...rounds.map((r) => r.peak_rss)),
+    wall_ms: rounds.map((r) => Math.round(r.wall_ms)),
+  };
+}
+
 // ---------------------------------------------------------------- report
 function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle }) {
   const names = targets.map((t) => t.name);
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
-  const concStats = Object.fromEntries(
-    levels.map((c) => [
-      c,
-      per((n) => {
-        const rounds = conc[c][n];
-        const chunks = sum(rounds.map((r) => r.chunks));
-        const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
-        return {
-          streams: sum(rounds.map((r) => r.started)),
-          completed: sum(rounds.map((r) => r.completed)),
-          errors: sum(rounds.map((r) => r.errors)),
-          error_samples: [...new Set(rounds.flatMap((r) => r.error_samples))].slice(0, 3),
-          ttft_p50: pct(
-            rounds.flatMap((r) => r.ttft),
-            0.5,
-          ),
-          ttft_p99: pct(
-            rounds.flatMap((r) => r.ttft),
-            0.99,
-          ),
-          chunk_p50: pct(
-            rounds.flatMap((r) => r.delays),
-            0.5,
-          ),
-          chunk_p99: pct(
-            rounds.flatMap((r) => r.delays),
-            0.99,
-          ),
-          chunks,
-          cpu_s: cpu,
-          cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
-          peak_rss: rounds[0].peak_rss === null ? null : Math.max(...rounds.map((r) => r.peak_rss)),
-          wall_ms: rounds.map((r) => Math.round(r.wall_ms)),
-        };
-      }),
-    ]),
-  );
+  const concStats = Object.fromEntries(levels.map((c) => [c, per((n) => roundStats(conc[c][n]))]));
   const seqStats = per((n) => ({
     requests: seq[n].ttft.length,
     errors: seq[n].errors,
@@ -1105,24 +1102,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   const recodeStats = Object.fromEntries(
     Object.entries(recode).map(([provider, byPath]) => [
       provider,
-      per((n) => {
-        const rounds = byPath[n];
-        if (!rounds) return null;
-        const chunks = sum(rounds.map((r) => r.chunks));
-        const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
-        return {
-          streams: sum(rounds.map((r) => r.started)),
-          completed: sum(rounds.map((r) => r.completed)),
-          errors: sum(rounds.map((r) => r.errors)),
-          error_samples: [...new Set(rounds.flatMap((r) => r.error_samples))].slice(0, 3),
-          chunk_p99: pct(
-            rounds.flatMap((r) => r.delays),
-            0.99,
-          ),
-          chunks,
-          cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
-        };
-      }),
+      per((n) => (byPath[n] ? roundStats(byPath[n]) : null)),
     ]),
   );
   for (const [provider, s] of Object.entries(recodeStats)) {
