@@ -18,16 +18,32 @@ const firstCall = (jobId: string) =>
     return rows[0] ?? null;
   });
 
-describe('faults around a stream', () => {
+type Open = (teamId: string, key: string, model: string, content: string) => Promise<Response>;
+
+/**
+ * Both ways a stream reaches the client: OpenAI bytes piped by the runtime (relay.ts), and the
+ * JavaScript stage that changes them on their way (transform-pump.ts; a /v1 client that did not
+ * ask for the usage chunk gets it left out, exactly as Anthropic and Gemini streams are re-encoded).
+ */
+const PATHS: [string, Open][] = [
+  [
+    'relayed as they are',
+    (teamId, key, model, content) =>
+      post('/api/jobs/create-and-call-stream', { team_id: teamId, job_type: 'x', model, messages: user(content) }, key),
+  ],
+  [
+    'through the transform stage',
+    (_teamId, key, model, content) =>
+      post('/v1/chat/completions', { model, messages: user(content), stream: true }, key),
+  ],
+];
+
+describe.each(PATHS)('faults around a stream, %s', (_path, open) => {
   it('client disconnects mid-stream: the upstream is closed before its next chunk, the books keep the partial call', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('slow');
     const marker = crypto.randomUUID();
-    const res = await post(
-      '/api/jobs/create-and-call-stream',
-      { team_id: teamId, job_type: 'x', model, messages: user(marker) },
-      key,
-    );
+    const res = await open(teamId, key, model, marker);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
@@ -63,11 +79,7 @@ describe('faults around a stream', () => {
   it('a slow first token gets SSE comment keep-alives until it arrives', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('slow-first');
-    const res = await post(
-      '/api/jobs/create-and-call-stream',
-      { team_id: teamId, job_type: 'x', model, messages: user('x') },
-      key,
-    );
+    const res = await open(teamId, key, model, 'x');
     const { raw, data } = await readSSE(res);
     const pings = raw.slice(0, raw.indexOf('data: ')).match(/: ping\n\n/g) ?? [];
     expect(pings.length).toBeGreaterThanOrEqual(2);
@@ -79,11 +91,7 @@ describe('faults around a stream', () => {
   it('an upstream silent for STREAM_IDLE_TIMEOUT_MS ends with an in-band error; the call is an error, nothing charged', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('stall');
-    const res = await post(
-      '/api/jobs/create-and-call-stream',
-      { team_id: teamId, job_type: 'x', model, messages: user('x') },
-      key,
-    );
+    const res = await open(teamId, key, model, 'x');
     const { data } = await readSSE(res);
     expect(JSON.parse(data[0]!).choices[0].delta.content).toBe('Héllo');
     expect(JSON.parse(data.at(-1)!).error.code).toBe('upstream_idle_timeout');
@@ -95,11 +103,7 @@ describe('faults around a stream', () => {
   it('an upstream slower than the idle limit allows in total, but never silent that long, is not stalled', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('steady-slow');
-    const res = await post(
-      '/api/jobs/create-and-call-stream',
-      { team_id: teamId, job_type: 'x', model, messages: user('x') },
-      key,
-    );
+    const res = await open(teamId, key, model, 'x');
     const { data } = await readSSE(res);
     expect(data.at(-1)).toBe('[DONE]');
     expect(data.join('\n')).not.toContain('upstream_idle_timeout');
@@ -110,11 +114,7 @@ describe('faults around a stream', () => {
   it('a client that hangs up right after [DONE] got the whole answer: a success, charged', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('linger');
-    const res = await post(
-      '/api/jobs/create-and-call-stream',
-      { team_id: teamId, job_type: 'x', model, messages: user('x') },
-      key,
-    );
+    const res = await open(teamId, key, model, 'x');
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
