@@ -37,11 +37,16 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
   };
 
   const stop = pumpStop(opts, { progress: () => chunks, onKeepalive: () => void send(KEEPALIVE).catch(() => {}) });
-  // Stopping (client gone, upstream stalled) cancels the upstream, which ends a pending read,
-  // and fails a write the client is not taking.
+  // Stopping (client gone, no progress) cancels the upstream, which ends a pending read, and
+  // fails a write the client is not taking. Progress that stopped because the client stopped
+  // reading (its writes still pending) is the client's doing, not the upstream's: the call ends
+  // as the client's, charged for what was produced, like a disconnect.
   const onStop = () => {
     void reader.cancel(stop.signal.reason).catch(() => {});
-    if (pendingWrites > 0) void writer.abort(stop.signal.reason).catch(() => {});
+    if (pendingWrites > 0) {
+      clientLeft = true;
+      void writer.abort(stop.signal.reason).catch(() => {});
+    }
   };
   stop.signal.addEventListener('abort', onStop, { once: true });
 

@@ -135,3 +135,25 @@ describe.each(PATHS)('faults around a stream, %s', (_path, open) => {
     expect(job).toEqual({ status: 'completed', credits_charged: 1 });
   });
 });
+
+describe('a client that stops reading without hanging up', () => {
+  it("through the transform stage: after STREAM_IDLE_TIMEOUT_MS the call ends as the client's and the upstream is closed", async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('slow');
+    const marker = crypto.randomUUID();
+    const res = await post('/v1/chat/completions', { model, messages: user(marker), stream: true }, key);
+    const reader = res.body!.getReader();
+    await reader.read(); // one chunk, then nothing: the writes behind it wait on this client
+    const call = await firstCall(res.headers.get('x-job-id')!);
+    // Not blamed on the upstream, which was sending all along.
+    expect(call).toMatchObject({ status: 'client_aborted' });
+    expect(String(call.content)).toMatch(/^ t0/);
+    const [seen] = await eventually(async () => {
+      const s = await upstreamStreams(marker);
+      return s[0]?.closedAt ? s : null;
+    });
+    expect(seen!.closedEarly).toBe(true);
+    expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
+    await reader.cancel();
+  });
+});
