@@ -17,7 +17,7 @@ const out = join(root, 'src', 'pages', 'site.generated.js');
 const result = await build({
   absWorkingDir: root,
   entryPoints: ['public/src/chat.ts', 'public/src/dashboard.ts'],
-  outdir: 'public/dist',
+  outdir: 'public/dist', // names the outputs (/dist/chat.js...); nothing is written there
   bundle: true,
   format: 'esm',
   platform: 'browser',
