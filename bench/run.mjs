@@ -901,6 +901,7 @@ async function main() {
 
 /** What the rounds of one path at one concurrency add up to. */
 function roundStats(rounds) {
+  const all = (field) => rounds.flatMap((r) => r[field]);
   const chunks = sum(rounds.map((r) => r.chunks));
   const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
   return {
@@ -908,22 +909,10 @@ function roundStats(rounds) {
     completed: sum(rounds.map((r) => r.completed)),
     errors: sum(rounds.map((r) => r.errors)),
     error_samples: [...new Set(rounds.flatMap((r) => r.error_samples))].slice(0, 3),
-    ttft_p50: pct(
-      rounds.flatMap((r) => r.ttft),
-      0.5,
-    ),
-    ttft_p99: pct(
-      rounds.flatMap((r) => r.ttft),
-      0.99,
-    ),
-    chunk_p50: pct(
-      rounds.flatMap((r) => r.delays),
-      0.5,
-    ),
-    chunk_p99: pct(
-      rounds.flatMap((r) => r.delays),
-      0.99,
-    ),
+    ttft_p50: pct(all('ttft'), 0.5),
+    ttft_p99: pct(all('ttft'), 0.99),
+    chunk_p50: pct(all('delays'), 0.5),
+    chunk_p99: pct(all('delays'), 0.99),
     chunks,
     cpu_s: cpu,
     cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,

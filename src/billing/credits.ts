@@ -15,6 +15,14 @@ import { stmt } from '../db/raw';
 import type { Db } from '../env';
 import { newId } from '../lib/crypto';
 
+const INSERT_HOLD = sql`INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)`;
+
+/** The hold row a `job_based` team's job takes (its per-job credits); no row in other modes. */
+const jobHoldRow = (holdId: string, jobId: string, now: number) => sql`
+  SELECT ${holdId}, t.id, j.id, NULL, t.credits_per_job, 'active', ${now}
+  FROM jobs j JOIN teams t ON t.id = j.team_id
+  WHERE j.id = ${jobId} AND t.budget_mode = 'job_based' AND t.credits_per_job > 0`;
+
 /**
  * Holds a `job_based` team's per-job credits for a job inserted earlier in the same batch
  * (the team is the job's). Does nothing when that insert was refused or the team is metered
@@ -23,14 +31,7 @@ import { newId } from '../lib/crypto';
 export function holdForJob(db: Db, jobId: string, now: number) {
   const holdId = newId('hold');
   return [
-    stmt(
-      db,
-      sql`
-      INSERT INTO credit_holds (id, team_id, job_id, amount, status, created_at)
-      SELECT ${holdId}, t.id, j.id, t.credits_per_job, 'active', ${now}
-      FROM jobs j JOIN teams t ON t.id = j.team_id
-      WHERE j.id = ${jobId} AND t.budget_mode = 'job_based' AND t.credits_per_job > 0`,
-    ),
+    stmt(db, sql`${INSERT_HOLD} ${jobHoldRow(holdId, jobId, now)}`),
     stmt(
       db,
       sql`
@@ -43,8 +44,8 @@ export function holdForJob(db: Db, jobId: string, now: number) {
 /**
  * The holds of a call admitted earlier in the same batch (its `active_streams` row is the proof):
  * in a consumption mode, the call's own hold of `callHold` credits (SQL over teams `t` and
- * models `m`); for create-and-call in `job_based` mode, the new job's hold, as `holdForJob`
- * would take it. Two statements whatever the mode, and nothing happens for a refused call.
+ * models `m`); for create-and-call in `job_based` mode, the new job's hold (inserted earlier
+ * in the batch only if the call was admitted), as `holdForJob` takes it. Two statements whatever the mode, and nothing happens for a refused call.
  */
 export function holdForAdmittedCall(
   db: Db,
@@ -53,19 +54,13 @@ export function holdForAdmittedCall(
 ) {
   const jobHoldId = newId('hold');
   const callHoldId = newId('hold');
-  const jobHold = call.newJob
-    ? sql`
-      SELECT ${jobHoldId}, t.id, ${call.jobId}, NULL, t.credits_per_job, 'active', ${now}
-      FROM active_streams s JOIN teams t ON t.id = s.team_id
-      WHERE s.call_id = ${call.callId} AND t.budget_mode = 'job_based' AND t.credits_per_job > 0
-      UNION ALL`
-    : sql``;
+  const jobHold = call.newJob ? sql`${jobHoldRow(jobHoldId, call.jobId, now)} UNION ALL` : sql``;
   const taken = sql`(SELECT sum(amount) FROM credit_holds WHERE id IN (${jobHoldId}, ${callHoldId}))`;
   return [
     stmt(
       db,
       sql`
-      INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at) ${jobHold}
+      ${INSERT_HOLD} ${jobHold}
       SELECT ${callHoldId}, t.id, ${call.jobId}, ${call.callId}, ${call.callHold}, 'active', ${now}
       FROM active_streams s JOIN teams t ON t.id = s.team_id JOIN models m ON m.alias = ${call.alias}
       WHERE s.call_id = ${call.callId} AND t.budget_mode != 'job_based'`,

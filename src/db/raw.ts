@@ -11,8 +11,7 @@ import type { Db } from '../env';
  */
 export function stmt(db: Db, query: SQL) {
   const raw = db.run(query);
-  const built = raw.getQuery();
-  return Object.assign(raw, { stmt: db.$client.prepare(built.sql), getQuery: () => built });
+  return batchItem(db, raw, raw.getQuery());
 }
 
 /**
@@ -20,7 +19,10 @@ export function stmt(db: Db, query: SQL) {
  * vary per request, so nothing is built on the hot path. It joins `db.batch` like `stmt`.
  */
 export function fixedStmt(db: Db, text: string, params: unknown[]) {
-  const raw = db.run(sql.raw(text));
-  const built = { sql: text, params, method: 'run' as const };
-  return Object.assign(raw, { stmt: db.$client.prepare(text), getQuery: () => built });
+  return batchItem(db, db.run(sql.raw(text)), { sql: text, params, method: 'run' as const });
+}
+
+/** `raw` with the prepared D1 statement the batch binds, and its query, built once. */
+function batchItem<R extends ReturnType<Db['run']>>(db: Db, raw: R, built: ReturnType<R['getQuery']>) {
+  return Object.assign(raw, { stmt: db.$client.prepare(built.sql), getQuery: () => built });
 }

@@ -24,6 +24,7 @@ import type { ChatParams } from '../schemas/chat';
 import { requireModel } from './models';
 import { requireJob } from './jobs';
 import { KEY_USE_GRANULARITY_MS, requirePrincipal, requireSameTeam } from './principal';
+import { keyUseIsFresh } from './warm';
 
 /** An in-flight row older than this no longer counts against the concurrency cap (its isolate died). */
 export const STREAM_SLOT_TTL_MS = 10 * 60_000;
@@ -89,17 +90,6 @@ const readDecisionSql = () =>
     (SELECT ${rowJson(teams, 't')} FROM teams t WHERE t.id = (SELECT team_id FROM api_keys WHERE key_hash = ?)) AS team,
     (SELECT ${rowJson(models, 'm')} FROM models m WHERE m.alias = ?) AS model,
     (SELECT ${rowJson(jobs, 'j')} FROM jobs j WHERE j.id = ?) AS job`);
-
-/** Each key's `last_used_at` as this isolate last read it (a cache: any isolate may be behind). */
-const keyLastUse = new Map<string, number>();
-
-const keyUseIsFresh = (keyHash: string, now: number) =>
-  (keyLastUse.get(keyHash) ?? -Infinity) > now - KEY_USE_GRANULARITY_MS;
-
-function sawKeyUse(keyHash: string, lastUsedAt: number | null) {
-  if (keyLastUse.size >= 1_000) keyLastUse.clear();
-  if (lastUsedAt !== null) keyLastUse.set(keyHash, lastUsedAt);
-}
 
 /**
  * Admits a call or throws the reason it may not run. `ctx` keeps the batch alive if this
@@ -230,10 +220,7 @@ export async function admitCall(
   for (const list of [team.allowedModels, key.allowedModels]) {
     if (list && !list.includes(alias)) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
   }
-  if (gate.meta.changes === 1) {
-    sawKeyUse(keyHash, key.lastUsedAt);
-    return { callId, key, team, model, job, windowStart: w };
-  }
+  if (gate.meta.changes === 1) return { callId, key, team, model, job, windowStart: w };
   // Refused: a second, read-only round trip finds out which rule said no.
   const [windows, inFlight] = await db.batch([
     db

@@ -82,7 +82,7 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
     void earlyOpen?.then((r) => ('opened' in r ? r.opened.upstream.body?.cancel() : undefined));
     throw err;
   }
-  rememberAdmission(admission.keyHash, admitted.model, Date.now());
+  rememberAdmission(admission.keyHash, admitted.model, Date.now(), admitted.key.lastUsedAt);
   const req: CallRequest = { ...deps, ...opts, admitted, params: admission.params };
 
   try {

@@ -1,6 +1,6 @@
 import { nextTurn } from '../lib/event-loop';
 import { parseOpenAIStream } from './parse-openai';
-import { type Ending, type Pump, type PumpOptions, conclude, endingOf, pumpStop } from './outcome';
+import { type Ending, type Pump, type PumpOptions, conclude, endClientSide, endingOf, pumpStop } from './outcome';
 import { KEEPALIVE } from './sse';
 import { watchdogTick } from './watchdog';
 
@@ -65,11 +65,7 @@ export function relayPump(opts: PumpOptions): Pump {
       ttftMs,
       idleTimeoutMs: opts.idleTimeoutMs,
     });
-    // Queued, not awaited: the books must not wait for a client that stopped reading at the end.
-    if (outcome.status !== 'client_aborted') {
-      if (tail) void writer.write(tail).catch(() => {});
-      void writer.close().catch(() => {});
-    }
+    endClientSide(writer, outcome, tail);
     return outcome;
   })();
 

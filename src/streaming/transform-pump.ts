@@ -1,5 +1,5 @@
 import type { Transcoder } from '../providers/types';
-import { type Ending, type Pump, type PumpOptions, conclude, endingOf, pumpStop } from './outcome';
+import { type Ending, type Pump, type PumpOptions, conclude, endClientSide, endingOf, pumpStop } from './outcome';
 import { KEEPALIVE } from './sse';
 
 /**
@@ -70,8 +70,7 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
     }
     if (clientSignal.aborted || clientLeft) ending.clientGone = true;
 
-    // The last bytes are queued, not awaited: the books must not wait for a client that stopped
-    // reading at the very end (writes stay in order, and close follows them).
+    // Queued, not awaited, as endClientSide does with what follows.
     if (!ending.clientGone && !ending.stalled) {
       const tail = transcoder.flush();
       if (tail && tail.byteLength > 0) void send(tail).catch(() => {});
@@ -81,10 +80,7 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
       ttftMs,
       idleTimeoutMs: opts.idleTimeoutMs,
     });
-    if (outcome.status !== 'client_aborted') {
-      if (tail) void send(tail).catch(() => {});
-      void writer.close().catch(() => {});
-    }
+    endClientSide(writer, outcome, tail);
     return outcome;
   })();
 
