@@ -2,10 +2,12 @@
 // process) per Worker, with no `wrangler dev` proxy in front. Started by bench/run.mjs in its own
 // process group; it exits when its stdin closes (the parent went away) or on SIGTERM.
 //
-// argv[2]: JSON {workers: [{name, config, outdir, persist?, bindings, like?}]}
+// argv[2]: JSON {workers: [{name, config, outdir | script, persist?, bindings, like?, d1From?}]}, started in order
 //   persist: the `v3` folder under a `wrangler --persist-to` directory (local D1 and friends)
 //   config: the Worker's wrangler.toml (bindings, compatibility settings)
 //   outdir: its production bundle from `wrangler deploy --dry-run --outdir`
+//   script: instead of a bundle, one module that gets only the config's D1 bindings (bench/d1-host.worker.js)
+//   d1From: the name of an earlier D1 host; this Worker's D1 bindings then reach their database there
 //   like:   take compatibility date and flags from this other wrangler.toml
 //   inspect: open workerd's inspector (for PROFILE=1); its address is reported as `inspector`
 // Prints one line `BENCH_HOST {"workers": {name: {url, pids, inspector?}}}` once everything is ready.
@@ -17,7 +19,38 @@ import { descendants } from './proc.mjs';
 
 // The Miniflare that wrangler itself uses (it is wrangler's dependency, not the project's).
 const fromWrangler = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
-const { Miniflare, convertV4MiniflareOptions } = fromWrangler('miniflare');
+const { Miniflare, convertV4MiniflareOptions, PLUGINS } = fromWrangler('miniflare');
+
+// A D1 binding marked remote (`d1From`) reaches its database in another workerd process. Miniflare
+// would put its remote-binding client, a Worker of its own, between the binding and that process,
+// which is JavaScript on the measured thread that production does not run. Instead the binding's
+// fetcher becomes a plain HTTP service at the D1 host's address, so the request leaves natively.
+const d1Plugin = PLUGINS.d1;
+const d1HostService = (url) => `bench:d1-host:${url.host}`;
+const remoteD1 = (options) =>
+  Object.entries(options.config.env ?? {}).filter(
+    ([, b]) => b.type === 'd1' && b.dev?.remote && options.dev?.remoteProxyConnectionString,
+  );
+const localGetBindings = d1Plugin.getBindings;
+d1Plugin.getBindings = function (options, ...rest) {
+  const remote = new Set(remoteD1(options).map(([name]) => name));
+  const url = options.dev?.remoteProxyConnectionString;
+  return localGetBindings.call(this, options, ...rest).map((b) =>
+    remote.has(b.name)
+      ? {
+          ...b,
+          wrapped: { ...b.wrapped, innerBindings: [{ name: 'fetcher', service: { name: d1HostService(url) } }] },
+        }
+      : b,
+  );
+};
+const localGetServices = d1Plugin.getServices;
+d1Plugin.getServices = async function (args) {
+  const services = await localGetServices.call(this, args);
+  if (!remoteD1(args.options).length) return services;
+  const url = args.options.dev.remoteProxyConnectionString;
+  return [...services, { name: d1HostService(url), external: { address: url.host, http: {} } }];
+};
 
 const spec = JSON.parse(process.argv[2]);
 const instances = [];
@@ -67,6 +100,21 @@ try {
   for (const w of spec.workers) {
     const { workerOptions } = unstable_getMiniflareWorkerOptions(w.config);
     const like = w.like ? unstable_getMiniflareWorkerOptions(w.like).workerOptions : workerOptions;
+    const d1Databases = w.d1From
+      ? Object.fromEntries(
+          Object.entries(workerOptions.d1Databases ?? {}).map(([binding, db]) => [
+            binding,
+            { id: db.id, remoteProxyConnectionString: new URL(out[w.d1From].url) },
+          ]),
+        )
+      : workerOptions.d1Databases;
+    const code = w.script
+      ? { modules: [{ type: 'ESModule', path: w.script }], bindings: {}, cronTriggers: [] }
+      : {
+          modules: bundleModules(w.outdir),
+          modulesRoot: w.outdir,
+          bindings: { ...workerOptions.bindings, ...w.bindings },
+        };
     const before = new Set(descendants(process.pid).map((p) => p.pid));
     // wrangler hands out Miniflare 4-style options; this Miniflare takes them once converted.
     const mf = new Miniflare(
@@ -82,9 +130,8 @@ try {
             name: w.name,
             compatibilityDate: like.compatibilityDate,
             compatibilityFlags: like.compatibilityFlags,
-            modules: bundleModules(w.outdir),
-            modulesRoot: w.outdir,
-            bindings: { ...workerOptions.bindings, ...w.bindings },
+            d1Databases,
+            ...code,
           },
         ],
       }),

@@ -55,6 +55,9 @@ const cfg = {
     .split(',')
     .map((s) => Number(s.trim()))
     .filter((c) => c > 0),
+  // Where the local D1 runs: `apart`, in a workerd process of its own, as in production where D1 is
+  // not on the Worker's thread; `shared`, in Sluice's own workerd process, the way `wrangler dev` runs it.
+  D1: env.D1 ?? 'apart',
   PROFILE: env.PROFILE === '1', // CPU-profile both Workers' isolates during the sequential streams
   CONC_ROUNDS: num('CONC_ROUNDS', 2, 1), // rounds per concurrency level, path order rotated
   RATE_CAP: num('RATE_CAP', 20_000, 20_000), // chunks/s across all streams: gap = max(GAP_MS, conc*1000/RATE_CAP)
@@ -64,6 +67,7 @@ const cfg = {
   SLOW_PAD: num('SLOW_PAD', 4000, 4000), // bytes of content per firehose chunk
   SLOW_READ: num('SLOW_READ', 4096, 4096), // bytes the slow reader takes per second
 };
+if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
 const ADMIN_KEY = `bench-admin-${Math.random().toString(36).slice(2)}`;
 
@@ -186,6 +190,7 @@ function pct(values, q) {
 
 /** CPU seconds of a process tree once it has gone quiet (bookkeeping after the stream counts). */
 async function cpuWhenIdle(pids, maxMs = 15_000) {
+  if (!pids?.length) return null;
   const until = Date.now() + maxMs;
   let last = cpuSeconds(pids);
   for (;;) {
@@ -418,7 +423,8 @@ async function sequentialCalls(targets, shape, count, label) {
 async function concurrentRound(t, c, shape) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const rampMs = Math.min(1000, c * 2);
-  const cpu0 = t.pids.length ? await cpuWhenIdle(t.pids) : null;
+  const cpu0 = await cpuWhenIdle(t.pids);
+  const d1Cpu0 = await cpuWhenIdle(t.d1Pids);
   let peakRss = t.pids.length ? rssBytes(t.pids) : null;
   const sampler = t.pids.length ? setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pids))), 200) : null;
   const timeoutMs = rampMs + shape.first + shape.n * shape.gap + 30_000;
@@ -428,7 +434,8 @@ async function concurrentRound(t, c, shape) {
   );
   const wallMs = clock() - started;
   if (sampler) clearInterval(sampler);
-  const cpu1 = t.pids.length ? await cpuWhenIdle(t.pids) : null;
+  const cpu1 = await cpuWhenIdle(t.pids);
+  const d1Cpu1 = await cpuWhenIdle(t.d1Pids);
   agent.destroy();
   const ok = results.filter((r) => r.ok);
   const errors = results.filter((r) => !r.ok);
@@ -441,6 +448,7 @@ async function concurrentRound(t, c, shape) {
     delays: results.flatMap((r) => r.delays),
     chunks: sum(results.map((r) => r.chunks)),
     cpu_s: cpu0 === null ? null : cpu1 - cpu0,
+    d1_cpu_s: d1Cpu0 === null ? null : d1Cpu1 - d1Cpu0,
     peak_rss: peakRss,
     wall_ms: wallMs,
   };
@@ -540,7 +548,7 @@ async function slowReader(t, upstream) {
 /** PROFILE=1: starts sampling every isolate of both Workers' processes. */
 async function startProfiles(host) {
   const sessions = [];
-  for (const name of ['sluice', 'reference'])
+  for (const name of Object.keys(host.workers).filter((n) => host.workers[n].inspector))
     for (const isolate of await isolates(host.workers[name].inspector))
       sessions.push({ name, isolate: isolate.id, session: await startProfile(isolate.url) });
   return {
@@ -628,13 +636,25 @@ async function main() {
     );
 
     console.error('starting both Workers in workerd (Miniflare)...');
+    const d1Apart = cfg.D1 === 'apart';
     host = await startHost({
       workers: [
+        ...(d1Apart
+          ? [
+              {
+                name: 'd1',
+                config: join(app, 'wrangler.toml'),
+                script: join(root, 'bench', 'd1-host.worker.js'),
+                persist: join(persist, 'v3'),
+                inspect: cfg.PROFILE,
+              },
+            ]
+          : []),
         {
           name: 'sluice',
           config: join(app, 'wrangler.toml'),
           outdir: sluiceOut,
-          persist: join(persist, 'v3'),
+          ...(d1Apart ? { d1From: 'd1' } : { persist: join(persist, 'v3') }),
           inspect: cfg.PROFILE,
           bindings: {
             ADMIN_API_KEY: ADMIN_KEY,
@@ -712,6 +732,7 @@ async function main() {
         body: (shape) =>
           JSON.stringify({ team_id: 'bench', job_type: 'bench', model: 'bench', messages: messages(shape) }),
         pids: host.workers.sluice.pids,
+        d1Pids: host.workers.d1?.pids ?? [], // the local D1's own process, when it runs apart
         agent: keepAlive(),
       },
     ];
@@ -775,12 +796,18 @@ async function main() {
     await sequentialStreams(targets, seqShape, cfg.WARMUP, 'warm-up streams');
     await sequentialCalls(targets, callShape, cfg.WARMUP, 'warm-up calls');
 
+    // Each Worker's process, and Sluice's local D1 as `d1` when it runs in a process of its own.
     const cpuNow = async () =>
       Object.fromEntries(
-        await Promise.all(targets.map(async (t) => [t.name, t.pids.length ? await cpuWhenIdle(t.pids) : null])),
+        await Promise.all(
+          [...targets, { name: 'd1', pids: byName('sluice').d1Pids }].map(async (t) => [
+            t.name,
+            await cpuWhenIdle(t.pids),
+          ]),
+        ),
       );
     const cpuSince = (before, after) =>
-      Object.fromEntries(targets.map((t) => [t.name, before[t.name] === null ? null : after[t.name] - before[t.name]]));
+      Object.fromEntries(Object.keys(before).map((k) => [k, before[k] === null ? null : after[k] - before[k]]));
     console.error(`sequential streams: ${cfg.SEQ} per path, ${cfg.SEQ_N} chunks each, interleaved`);
     const cpu0 = await cpuNow();
     const profiling = cfg.PROFILE ? await startProfiles(host) : null;
@@ -904,6 +931,7 @@ function roundStats(rounds) {
   const all = (field) => rounds.flatMap((r) => r[field]);
   const chunks = sum(rounds.map((r) => r.chunks));
   const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
+  const d1Cpu = rounds[0].d1_cpu_s === null ? null : sum(rounds.map((r) => r.d1_cpu_s));
   return {
     streams: sum(rounds.map((r) => r.started)),
     completed: sum(rounds.map((r) => r.completed)),
@@ -915,7 +943,9 @@ function roundStats(rounds) {
     chunk_p99: pct(all('delays'), 0.99),
     chunks,
     cpu_s: cpu,
+    d1_cpu_s: d1Cpu,
     cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
+    d1_cpu_us_per_chunk: d1Cpu === null || !chunks ? null : (d1Cpu * 1e6) / chunks,
     peak_rss: rounds[0].peak_rss === null ? null : Math.max(...rounds.map((r) => r.peak_rss)),
     wall_ms: rounds.map((r) => Math.round(r.wall_ms)),
   };
@@ -947,12 +977,15 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     p50: pct(calls[n].ms, 0.5),
     p99: pct(calls[n].ms, 0.99),
   }));
-  const cpuTotal = per((n) => {
-    const all = levels.map((c) => concStats[c][n]);
-    if (all.some((s) => s.cpu_s === null)) return null;
-    const chunks = sum(all.map((s) => s.chunks));
-    return chunks ? (sum(all.map((s) => s.cpu_s)) * 1e6) / chunks : null;
-  });
+  const cpuOverPhases = (field) =>
+    per((n) => {
+      const all = levels.map((c) => concStats[c][n]);
+      if (all.some((s) => s[field] === null)) return null;
+      const chunks = sum(all.map((s) => s.chunks));
+      return chunks ? (sum(all.map((s) => s[field])) * 1e6) / chunks : null;
+    });
+  const cpuTotal = cpuOverPhases('cpu_s');
+  const d1CpuTotal = cpuOverPhases('d1_cpu_s');
   const small = levels[0];
   const big = levels.at(-1);
 
@@ -973,6 +1006,10 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     ]);
   };
   const section = (label) => rows.push([label, '', '', '', '', '']);
+  // Sluice's local D1, when it runs in a process of its own (D1=apart): a figure of Sluice's column alone.
+  const d1Row = (label, value, d) => {
+    if (value !== null && value !== undefined) rows.push([label, '', '', f(value, d), '', '']);
+  };
   section(`sequential streams (${cfg.SEQ} per path, ${cfg.SEQ_N} chunks, ${cfg.GAP_MS} ms apart)`);
   row(
     '  TTFT p50 (ms)',
@@ -1011,6 +1048,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     per((n) => seqStats.cpu_ms_per_request[n]),
     3,
   );
+  d1Row('  local D1 process CPU per request (ms)', seq.cpu.d1 === null ? null : (seq.cpu.d1 * 1000) / cfg.SEQ, 3);
   section(`non-streaming calls (${cfg.SEQ} per path; Sluice: create-and-call)`);
   row(
     '  latency p50 (ms)',
@@ -1031,6 +1069,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     per((n) => (calls.cpu[n] === null ? null : (calls.cpu[n] * 1000) / cfg.SEQ)),
     3,
   );
+  d1Row('  local D1 process CPU per request (ms)', calls.cpu.d1 === null ? null : (calls.cpu.d1 * 1000) / cfg.SEQ, 3);
   for (const c of levels) {
     section(
       `${c} concurrent streams x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks, ${concGap(c)} ms apart, ${Math.round((c * 1000) / concGap(c))} chunks/s)`,
@@ -1066,6 +1105,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
       per((n) => s[n].cpu_us_per_chunk),
       1,
     );
+    d1Row('  local D1 process CPU per chunk (us)', s.sluice.d1_cpu_us_per_chunk, 1);
     row(
       '  runtime RSS peak (MiB)',
       per((n) => (s[n].peak_rss === null ? null : s[n].peak_rss / MiB)),
@@ -1074,6 +1114,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   }
   section('runtime process (workerd)');
   row('  CPU per chunk, all concurrency phases (us)', cpuTotal, 1);
+  d1Row('  local D1 process CPU per chunk, all concurrency phases (us)', d1CpuTotal.sluice, 1);
   row(
     `  CPU split: per chunk, slope of ${cfg.SPLIT} streams of 20 vs 220 chunks (us)`,
     per((n) => split[n]?.per_chunk_us ?? null),
@@ -1114,6 +1155,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
       per((n) => s[n]?.cpu_us_per_chunk ?? null),
       1,
     );
+    d1Row('  local D1 process CPU per chunk (us)', s.sluice?.d1_cpu_us_per_chunk, 1);
   }
   section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
   row(
@@ -1182,6 +1224,11 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
+  console.log(
+    cfg.D1 === 'apart'
+      ? "\nSluice's local D1 ran in a workerd process of its own (D1=apart): Sluice's runtime rows are the Worker's process, the local D1 rows that other process."
+      : "\nSluice's local D1 ran inside Sluice's workerd process (D1=shared): Sluice's runtime rows include it.",
+  );
 
   // ---- the issue's targets
   const d = (a, b) => (a === null || b === null ? null : a - b);
@@ -1195,11 +1242,12 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   const ch99 = d(seqStats.sluice.chunk_p99, seqStats.reference.chunk_p99);
   target('per-chunk sluice-ref p50 <= 0.5 ms', ch50 !== null && ch50 <= 0.5, `${sgn(ch50, 3)} ms`);
   target('per-chunk sluice-ref p99 <= 2 ms', ch99 !== null && ch99 <= 2, `${sgn(ch99, 3)} ms`);
+  const d1Note = (us) => (us === null || us === undefined ? '' : `; local D1 apart: +${f(us, 1)} us`);
   const cpuRatio = cpuTotal.sluice && cpuTotal.reference ? cpuTotal.sluice / cpuTotal.reference : null;
   target(
     'CPU per chunk <= 2x reference',
     cpuRatio !== null && cpuRatio <= 2,
-    `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)`,
+    `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)${d1Note(d1CpuTotal.sluice)}`,
   );
   for (const [provider, s] of Object.entries(recodeStats)) {
     const ratio =
@@ -1209,7 +1257,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     target(
       `CPU per chunk, ${provider} re-encoded <= 3x reference`,
       ratio !== null && ratio <= 3 && s.sluice.errors === 0,
-      `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us), ${s.sluice.completed}/${s.sluice.streams} completed`,
+      `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us)${d1Note(s.sluice.d1_cpu_us_per_chunk)}, ${s.sluice.completed}/${s.sluice.streams} completed`,
     );
   }
   const p99s = concStats[small].sluice.chunk_p99;
@@ -1271,6 +1319,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     cpu_split: split,
     concurrency: concStats,
     cpu_us_per_chunk_all_concurrency: cpuTotal,
+    d1_cpu_us_per_chunk_all_concurrency: d1CpuTotal.sluice,
     reencoded: recodeStats,
     rss_idle_bytes: idleRss,
     slow_reader: slow,
