@@ -13,7 +13,7 @@
 // Prints one line `BENCH_HOST {"workers": {name: {url, pids, inspector?}}}` once everything is ready.
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { descendants } from './proc.mjs';
 
@@ -109,7 +109,12 @@ try {
         )
       : workerOptions.d1Databases;
     const code = w.script
-      ? { modules: [{ type: 'ESModule', path: w.script }], bindings: {}, cronTriggers: [] }
+      ? {
+          modules: [{ type: 'ESModule', path: w.script }],
+          modulesRoot: dirname(w.script),
+          bindings: {},
+          cronTriggers: [],
+        }
       : {
           modules: bundleModules(w.outdir),
           modulesRoot: w.outdir,
