@@ -911,7 +911,8 @@ async function main() {
       await sleep(1000);
     }
 
-    const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle });
+    const runtimeLog = runtimeTrouble(host.log());
+    const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog });
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to bench/results.json`);
     const hostLog = host.log();
@@ -919,6 +920,8 @@ async function main() {
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
     return env.BENCH_STRICT === '1' && !results.targets.every((t) => t.met) ? 2 : 0;
   } finally {
+    // Everything the Workers and workerd logged (errors and warnings included), for the run's record.
+    if (host) writeFileSync(join(root, 'bench', 'host.log'), host.log());
     await stopHost(host);
     await upstream?.close().catch(() => {});
     killGroups('SIGKILL');
@@ -952,7 +955,20 @@ function roundStats(rounds) {
 }
 
 // ---------------------------------------------------------------- report
-function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle }) {
+/**
+ * What workerd says it did to requests behind their back: continuations it canceled because the
+ * request that was to run them had already ended (cross-request promises), and requests it
+ * canceled as hung. Each is a request or a `waitUntil` task that did not finish its work.
+ */
+function runtimeTrouble(log) {
+  const count = (re) => (log.match(re) ?? []).length;
+  return {
+    canceled_continuations: count(/A promise was resolved or rejected from a different request context/g),
+    hung_requests: count(/detected that your Worker's code had hung/g),
+  };
+}
+
+function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog }) {
   const names = targets.map((t) => t.name);
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
@@ -1300,6 +1316,11 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     bundle.total_gzip_bytes < 3 * 1024 * KiB,
     `${f(bundle.total_gzip_bytes / KiB, 1)} KiB gzip (${f(bundle.total_bytes / KiB, 1)} KiB raw)`,
   );
+  target(
+    'runtime log: no continuation canceled, no request hung (bench check)',
+    runtimeLog.canceled_continuations === 0 && runtimeLog.hung_requests === 0,
+    `${runtimeLog.canceled_continuations} continuations canceled, ${runtimeLog.hung_requests} requests hung (bench/host.log)`,
+  );
   console.log('\ntargets');
   const tw = Math.max(...targetsOut.map((t) => t.target.length));
   for (const t of targetsOut) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target.padEnd(tw)}  ${t.figure}`);
@@ -1324,6 +1345,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     rss_idle_bytes: idleRss,
     slow_reader: slow,
     bundle,
+    runtime_log: runtimeLog,
     targets: targetsOut,
   };
 }
