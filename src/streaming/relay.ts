@@ -6,6 +6,8 @@ import { watchdogTick } from './watchdog';
 
 /** The books' copy is read at most this often (and at least every watchdog tick). */
 const BOOKS_READ_MS = 250;
+/** The most one read of the books' copy takes. */
+const BOOKS_READ_BYTES = 64 * 1024;
 
 /**
  * For OpenAI-format streams, which reach the client byte for byte: after the first chunk, no
@@ -102,16 +104,18 @@ const WAITING = Symbol('waiting');
 /**
  * The bookkeeping branch of a tee. A tee buffers, for the branch that lags, what the other
  * branch pulled; this one is read at a slow pace, so it lags, and each read takes everything
- * buffered (a BYOB read of up to 64 KiB) instead of one chunk. The pace never pulls the
- * upstream faster than the client reads by more than one chunk per read, so a slow client
- * still slows the upstream down. `reads` counts reads that brought bytes: the watchdog's
- * sign of progress.
+ * buffered (a BYOB read of up to 64 KiB, into one buffer the branch reuses) instead of one
+ * chunk. The pace never pulls the upstream faster than the client reads by more than one chunk
+ * per read, so a slow client still slows the upstream down. `reads` counts reads that brought
+ * bytes: the watchdog's sign of progress.
  */
 class BooksCopy {
   readonly chunks: Uint8Array[] = [];
   reads = 0;
   private readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   private readonly byob: boolean;
+  /** The BYOB buffer between reads: each read detaches it and hands it back with its bytes. */
+  private buffer: ArrayBuffer | null = null;
   /** The read under way, if any. */
   private pending: Promise<boolean> | null = null;
   private ended = false;
@@ -164,7 +168,7 @@ class BooksCopy {
   private read(): Promise<boolean> {
     const reading = (
       this.byob
-        ? (this.reader as ReadableStreamBYOBReader).read(new Uint8Array(64 * 1024))
+        ? (this.reader as ReadableStreamBYOBReader).read(new Uint8Array(this.takeBuffer()))
         : (this.reader as ReadableStreamDefaultReader<Uint8Array>).read()
     ).then(
       ({ done, value }) => {
@@ -173,8 +177,13 @@ class BooksCopy {
           this.ended = true;
           return false;
         }
-        // A BYOB read returns a view of a 64 KiB buffer: keep only the bytes.
-        this.chunks.push(this.byob && value.byteLength < value.buffer.byteLength ? value.slice() : value);
+        // A full buffer is kept as it is (the next read gets a new one); otherwise only its bytes
+        // are kept and the buffer goes back for the next read.
+        if (!this.byob || value.byteLength === value.buffer.byteLength) this.chunks.push(value);
+        else {
+          this.chunks.push(value.slice());
+          this.buffer = value.buffer as ArrayBuffer;
+        }
         this.reads++;
         return true;
       },
@@ -186,6 +195,13 @@ class BooksCopy {
     );
     this.pending = reading;
     return reading;
+  }
+
+  /** The buffer for the next BYOB read (the read detaches it; a failed read does not give it back). */
+  private takeBuffer(): ArrayBuffer {
+    const buffer = this.buffer ?? new ArrayBuffer(BOOKS_READ_BYTES);
+    this.buffer = null;
+    return buffer;
   }
 
   private stopTimer() {
