@@ -2,11 +2,13 @@
 // process) per Worker, with no `wrangler dev` proxy in front. Started by bench/run.mjs in its own
 // process group; it exits when its stdin closes (the parent went away) or on SIGTERM.
 //
-// argv[2]: JSON {workers: [{name, config, outdir | script, persist?, bindings, like?, d1From?}]}, started in order
+// argv[2]: JSON {workers: [{name, config, outdir | script, persist?, bindings, like?, d1From?}]},
+//   started in the order given
 //   persist: the `v3` folder under a `wrangler --persist-to` directory (local D1 and friends)
 //   config: the Worker's wrangler.toml (bindings, compatibility settings)
 //   outdir: its production bundle from `wrangler deploy --dry-run --outdir`
-//   script: instead of a bundle, one module that gets only the config's D1 bindings (bench/d1-host.worker.js)
+//   script: instead of a bundle, one module that gets only the config's D1 bindings
+//           (bench/d1-host.worker.js)
 //   d1From: the name of an earlier D1 host; this Worker's D1 bindings then reach their database there
 //   like:   take compatibility date and flags from this other wrangler.toml
 //   inspect: open workerd's inspector (for PROFILE=1); its address is reported as `inspector`

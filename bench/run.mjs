@@ -58,7 +58,7 @@ const cfg = {
   // Where the local D1 runs: `apart`, in a workerd process of its own, as in production where D1 is
   // not on the Worker's thread; `shared`, in Sluice's own workerd process, the way `wrangler dev` runs it.
   D1: env.D1 ?? 'apart',
-  PROFILE: env.PROFILE === '1', // CPU-profile both Workers' isolates during the sequential streams
+  PROFILE: env.PROFILE === '1', // CPU-profile every workerd process's isolates during the sequential streams
   CONC_ROUNDS: num('CONC_ROUNDS', 2, 1), // rounds per concurrency level, path order rotated
   RATE_CAP: num('RATE_CAP', 20_000, 20_000), // chunks/s across all streams: gap = max(GAP_MS, conc*1000/RATE_CAP)
   RECODE: num('RECODE', 200, 20), // concurrent streams per provider Sluice re-encodes (Anthropic, Gemini); 0 skips
@@ -635,7 +635,7 @@ async function main() {
       { cwd: app },
     );
 
-    console.error('starting both Workers in workerd (Miniflare)...');
+    console.error('starting the Workers in workerd (Miniflare)...');
     const d1Apart = cfg.D1 === 'apart';
     host = await startHost({
       workers: [

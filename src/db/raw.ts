@@ -30,9 +30,9 @@ function batchItem<R extends ReturnType<Db['run']>>(db: Db, raw: R, built: Retur
 /**
  * The SQL text and parameters of a statement written only with `sql` templates: text, nested
  * `sql` fragments and plain values (each a `?` parameter), exactly as drizzle's SQLite dialect
- * writes them. drizzle's own builder asks every chunk what kind of entity it is, which makes it
- * several times slower; it is what runs (null here) for anything else: columns, tables, encoded
- * or inlined parameters. `test/db/raw.test.ts` holds the two to the same output.
+ * writes them, without drizzle's builder, which asks every chunk what kind of entity it is and
+ * is several times slower. For anything else (columns, tables, encoded or inlined parameters) it
+ * returns null and the builder runs. `test/db/raw.test.ts` holds the two to the same output.
  */
 export function plainQuery(query: SQL): { sql: string; params: unknown[] } | null {
   let text = '';
