@@ -957,14 +957,16 @@ function roundStats(rounds) {
 // ---------------------------------------------------------------- report
 /**
  * What workerd says it did to requests behind their back: continuations it canceled because the
- * request that was to run them had already ended (cross-request promises), and requests it
- * canceled as hung. Each is a request or a `waitUntil` task that did not finish its work.
+ * request that was to run them had already ended (cross-request promises), requests it
+ * canceled as hung, and code that ran in another request's context and touched its own I/O.
+ * Each is a request or a `waitUntil` task that did not finish its work.
  */
 function runtimeTrouble(log) {
   const count = (re) => (log.match(re) ?? []).length;
   return {
     canceled_continuations: count(/A promise was resolved or rejected from a different request context/g),
     hung_requests: count(/detected that your Worker's code had hung/g),
+    cross_request_io: count(/Cannot perform I\/O on behalf of a different request/g),
   };
 }
 
@@ -1317,9 +1319,9 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     `${f(bundle.total_gzip_bytes / KiB, 1)} KiB gzip (${f(bundle.total_bytes / KiB, 1)} KiB raw)`,
   );
   target(
-    'runtime log: no continuation canceled, no request hung (bench check)',
-    runtimeLog.canceled_continuations === 0 && runtimeLog.hung_requests === 0,
-    `${runtimeLog.canceled_continuations} continuations canceled, ${runtimeLog.hung_requests} requests hung (bench/host.log)`,
+    'runtime log: no continuation canceled, no request hung or crossed (bench check)',
+    Object.values(runtimeLog).every((n) => n === 0),
+    `${runtimeLog.canceled_continuations} continuations canceled, ${runtimeLog.hung_requests} requests hung, ${runtimeLog.cross_request_io} I/O across requests (bench/host.log)`,
   );
   console.log('\ntargets');
   const tw = Math.max(...targetsOut.map((t) => t.target.length));
