@@ -915,8 +915,6 @@ async function main() {
     const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog });
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to bench/results.json`);
-    const hostLog = host.log();
-    if (/error/i.test(hostLog) && env.BENCH_VERBOSE === '1') console.error(hostLog);
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
     return env.BENCH_STRICT === '1' && !results.targets.every((t) => t.met) ? 2 : 0;
   } finally {

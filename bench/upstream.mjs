@@ -17,6 +17,7 @@
 // `<seq@sent>`, which survives re-encoding and reads the same in every format.
 import { createServer } from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { anthropicEvent, anthropicMessageStart } from '../test/providers/fixtures/anthropic.ts';
 
 /** Milliseconds on the process-wide monotonic clock (shared by all threads). */
 export const clock = () => Number(process.hrtime.bigint()) / 1e6;
@@ -85,7 +86,6 @@ function serve(defaults) {
 
   /** Anthropic's and Gemini's streams: the same pacing, each in its provider's own events. */
   const stampedText = (i) => `<${i}@${clock().toFixed(4)}>`;
-  const anthropicEvent = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   const geminiEvent = (model, text, n, finish) =>
     `data: ${JSON.stringify({
       candidates: [
@@ -97,17 +97,8 @@ function serve(defaults) {
   const PROVIDERS = {
     anthropic: {
       start: (id, model) =>
-        anthropicEvent('message_start', {
-          message: {
-            id,
-            type: 'message',
-            role: 'assistant',
-            content: [],
-            model,
-            stop_reason: null,
-            usage: { input_tokens: 8, output_tokens: 1 },
-          },
-        }) + anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+        anthropicMessageStart(id, model, { input_tokens: 8, output_tokens: 1 }) +
+        anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
       content: (model, i) =>
         anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: stampedText(i) } }),
       end: (model, n) =>

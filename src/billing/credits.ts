@@ -45,7 +45,8 @@ export function holdForJob(db: Db, jobId: string, now: number) {
  * The holds of a call admitted earlier in the same batch (its `active_streams` row is the proof):
  * in a consumption mode, the call's own hold of `callHold` credits (SQL over teams `t` and
  * models `m`); for create-and-call in `job_based` mode, the new job's hold (inserted earlier
- * in the batch only if the call was admitted), as `holdForJob` takes it. Two statements whatever the mode, and nothing happens for a refused call.
+ * in the batch only if the call was admitted), as `holdForJob` takes it. Two statements
+ * whatever the mode, and nothing happens for a refused call.
  */
 export function holdForAdmittedCall(
   db: Db,
