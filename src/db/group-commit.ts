@@ -110,10 +110,12 @@ class GroupCommit {
 const queues = new WeakMap<Db, GroupCommit>();
 
 /**
- * `db.batch(items)` for the hot path: the same one transaction for these statements, but sent
+ * `db.batch(items)` for the books: the same one transaction for these statements, but sent
  * together with the batches of other requests this isolate is serving at the same moment.
  * Idle, it costs nothing (the batch leaves at once); under load, one D1 round trip carries
- * the admissions or books of many calls instead of one.
+ * the books of many calls instead of one. A waiter resumes inside the request that sent its
+ * batch, so only work that touches none of its own request's streams afterwards may use it:
+ * admission does not (see admitCall).
  */
 export function groupBatch<T extends Items>(
   db: Db,

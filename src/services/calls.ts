@@ -76,7 +76,7 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
   if (earlyOpen) await nextTurn();
   let admitted: Admitted;
   try {
-    admitted = await admitCall(deps.db, admission, deps.executionCtx);
+    admitted = await admitCall(deps.db, admission);
   } catch (err) {
     earlyAbort.abort();
     void earlyOpen?.then((r) => ('opened' in r ? r.opened.upstream.body?.cancel() : undefined));
