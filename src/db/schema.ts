@@ -137,6 +137,8 @@ export const llmCalls = sqliteTable(
     stream: integer('stream', { mode: 'boolean' }).notNull(),
     content: text('content').notNull().default(''),
     toolCalls: text('tool_calls', { mode: 'json' }).$type<unknown[]>(),
+    /** `content` and `tool_calls` hold only the start of the answer: it was too large for a row. */
+    storedTruncated: integer('stored_truncated', { mode: 'boolean' }).notNull().default(false),
     finishReason: text('finish_reason'),
     promptTokens: integer('prompt_tokens').notNull().default(0),
     completionTokens: integer('completion_tokens').notNull().default(0),

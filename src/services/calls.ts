@@ -15,6 +15,7 @@ import { withoutUsageChunk } from '../streaming/usage-filter';
 import { type AdmissionRequest, type Admitted, admitCall, countTokens, releaseSlot } from './admission';
 import { track } from './inflight';
 import { finishJobStatements } from './jobs';
+import { storedAnswer } from './stored-answer';
 import { type OpenedUpstream, UpstreamFailure, openUpstream } from './upstream';
 import { rememberAdmission, sameTarget, warmTarget } from './warm';
 
@@ -192,6 +193,7 @@ async function settle(
   const work = (async () => {
     ({ usage, estimated } = await resolveUsage(req, outcome));
     const now = Date.now();
+    const stored = storedAnswer(completion.content, completion.toolCalls);
     const row = {
       id: callId,
       jobId: job.id,
@@ -204,8 +206,9 @@ async function settle(
       purpose: req.params.purpose ?? null,
       status: outcome.status,
       stream: req.stream,
-      content: completion.content,
-      toolCalls: completion.toolCalls.length ? completion.toolCalls : null,
+      content: stored.content,
+      toolCalls: stored.toolCalls.length ? stored.toolCalls : null,
+      storedTruncated: stored.truncated,
       finishReason: completion.finishReason,
       promptTokens: usage.prompt_tokens,
       completionTokens: usage.completion_tokens,

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerEvents } from './fixtures';
+import { HUGE_ARGUMENTS, HUGE_CHUNKS, HUGE_PIECE, answerEvents } from './fixtures';
 import { providerScenario } from './fake-providers';
 
 export interface RecordedRequest {
@@ -218,6 +218,26 @@ const scenarios: Record<string, Scenario> = {
     res.write(`data: ${answerEvents(String(body.model))[1]}\n\n`);
     await sleep(2);
     res.end('data: {"id": "chatcmpl-fake", "choices": [{\n\n');
+  },
+  /**
+   * An answer far larger than one D1 row may hold: HUGE_CHUNKS content chunks of multi-byte
+   * text, then a tool call whose arguments alone pass the row limit, then usage.
+   */
+  async huge(_req, res, body) {
+    streamHead(res);
+    const model = String(body.model);
+    const head = { id: 'chatcmpl-huge', object: 'chat.completion.chunk', created: 1700000000, model };
+    const ev = (choices: unknown[], extra: object = {}) =>
+      `data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`;
+    for (let i = 0; i < HUGE_CHUNKS; i++) {
+      res.write(ev([{ index: 0, delta: { content: HUGE_PIECE }, finish_reason: null }]));
+      if (i % 20 === 0) await sleep(1);
+    }
+    const tool = { index: 0, id: 'call_huge', type: 'function', function: { name: 'save', arguments: HUGE_ARGUMENTS } };
+    res.write(ev([{ index: 0, delta: { tool_calls: [tool] }, finish_reason: null }]));
+    res.write(ev([{ index: 0, delta: {}, finish_reason: 'tool_calls' }]));
+    res.write(ev([], { usage: { prompt_tokens: 20, completion_tokens: 900_000, total_tokens: 900_020 } }));
+    res.end('data: [DONE]\n\n');
   },
   /** Ends cleanly but without [DONE]. */
   async truncated(_req, res, body) {

@@ -28,3 +28,11 @@ export function answerEvents(model: string): string[] {
     '[DONE]',
   ];
 }
+
+/** The `huge` scenario: 250 chunks of 11,500 UTF-8 bytes each (2.9 MB), 2- and 4-byte characters included. */
+export const HUGE_PIECE = 'Héllo wörld 🚀 '.repeat(500).padEnd(9_500, '.');
+export const HUGE_CHUNKS = 250;
+/** Its tool call's arguments: 2.2 MB of JSON text. */
+export const HUGE_ARGUMENTS = JSON.stringify({
+  rows: Array.from({ length: 100_000 }, (_, i) => `r${i}`.padEnd(20, 'x')),
+});

@@ -1,0 +1,1 @@
+ALTER TABLE `llm_calls` ADD `stored_truncated` integer DEFAULT false NOT NULL;
