@@ -1,4 +1,6 @@
-import { type InferSelectModel, type Table, getTableColumns } from 'drizzle-orm';
+import { type InferSelectModel, type Table, getTableColumns, getTableName } from 'drizzle-orm';
+import type { Db } from '../env';
+import { fixedStmt } from './raw';
 
 /**
  * Rows of several tables in ONE statement. A D1 batch hands rows back as objects keyed by
@@ -26,4 +28,37 @@ export function fromRowJson<T extends Table>(table: T, json: string | null | und
     row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
   return row as InferSelectModel<T>;
+}
+
+const inserts = new WeakMap<Table, string>();
+
+/**
+ * One whole row's INSERT, the way drizzle's `db.insert(table).values(row)` writes it (each value
+ * through its column's own mapping: JSON-mode text stringified, booleans as 0/1), but with the
+ * SQL text written once per table instead of built by the query builder on every call. The row
+ * names every column, so no default is left for the builder to fill in.
+ */
+export function insertRowQuery<T extends Table>(
+  table: T,
+  row: InferSelectModel<T>,
+): { sql: string; params: unknown[] } {
+  const columns = Object.entries(getTableColumns(table));
+  let text = inserts.get(table);
+  if (text === undefined) {
+    const names = columns.map(([, c]) => `"${c.name}"`).join(', ');
+    text = `insert into "${getTableName(table)}" (${names}) values (${columns.map(() => '?').join(', ')})`;
+    inserts.set(table, text);
+  }
+  const values = row as Record<string, unknown>;
+  const params = columns.map(([key, column]) => {
+    const value = values[key];
+    return value === null || value === undefined ? null : column.mapToDriverValue(value);
+  });
+  return { sql: text, params };
+}
+
+/** `insertRowQuery` as a statement that joins `db.batch` (src/db/raw.ts). */
+export function insertRow<T extends Table>(db: Db, table: T, row: InferSelectModel<T>) {
+  const { sql, params } = insertRowQuery(table, row);
+  return fixedStmt(db, sql, params);
 }

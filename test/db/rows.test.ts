@@ -2,8 +2,8 @@ import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { dbFor } from '../../src/db/client';
-import { fromRowJson, rowJson } from '../../src/db/rows';
-import { apiKeys, jobs, models, teams } from '../../src/db/schema';
+import { fromRowJson, insertRow, insertRowQuery, rowJson } from '../../src/db/rows';
+import { type LlmCall, apiKeys, jobs, llmCalls, models, teams } from '../../src/db/schema';
 import { fakeModel, post, setupTeam } from '../support/api';
 
 describe('rows as JSON (several tables in one statement)', () => {
@@ -51,5 +51,51 @@ describe('rows as JSON (several tables in one statement)', () => {
     expect(model!.enabled).toBe(false);
     expect(model!.fallbacks).toEqual(['mock']);
     expect(job!.metadata).toEqual({ a: [1, 'é'], b: null });
+  });
+});
+
+describe('whole-row inserts written once per table', () => {
+  it('write the SQL and parameters drizzle writes, and the row reads back unchanged', async () => {
+    const { teamId, key } = await setupTeam(50);
+    const created = await post('/api/jobs/create', { team_id: teamId, job_type: 'q' }, key);
+    const jobId = ((await created.json()) as { job_id: string }).job_id;
+    const db = dbFor(env.DB);
+    const row = (id: string, overrides: Partial<LlmCall> = {}): LlmCall => ({
+      id,
+      jobId,
+      teamId,
+      model: 'mock',
+      provider: 'mock',
+      upstreamModel: 'mock-1',
+      servedBy: null,
+      attempts: 2,
+      purpose: 'é "quoted"',
+      status: 'success',
+      stream: true,
+      content: 'Hello',
+      toolCalls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }],
+      storedTruncated: false,
+      finishReason: 'stop',
+      promptTokens: 12,
+      completionTokens: 3,
+      usageSource: 'estimated',
+      costUsd: 0.000125,
+      ttftMs: 51.5,
+      latencyMs: 240,
+      error: null,
+      createdAt: 1_700_000_000_123,
+      ...overrides,
+    });
+    const rows = [
+      row('call_a'),
+      row('call_b', { stream: false, toolCalls: null, storedTruncated: true, ttftMs: null, error: 'cut' }),
+    ];
+    for (const r of rows) {
+      const drizzles = db.insert(llmCalls).values(r).toSQL();
+      expect(insertRowQuery(llmCalls, r)).toEqual({ sql: drizzles.sql, params: drizzles.params });
+    }
+    await db.batch([insertRow(db, llmCalls, rows[0]!), insertRow(db, llmCalls, rows[1]!)]);
+    const stored = await db.select().from(llmCalls).where(eq(llmCalls.jobId, jobId)).orderBy(llmCalls.id);
+    expect(stored).toEqual(rows);
   });
 });
