@@ -91,12 +91,10 @@ const readDecisionSql = () =>
     (SELECT ${rowJson(jobs, 'j')} FROM jobs j WHERE j.id = ?) AS job`);
 
 /**
- * Admits a call or throws the reason it may not run.
- *
- * The batch goes out on its own, from this request, not through the group commit: a caller
- * that waits on another request's batch resumes inside that request, and an admitted call goes
- * straight on to its own upstream body, which the runtime then refuses ("Cannot perform I/O on
- * behalf of a different request"): 909 of 2,000 streams lost at 1,000 concurrent in one run.
+ * Admits a call or throws the reason it may not run, in one D1 batch of this request's own.
+ * (Batches are not shared between concurrent requests: a waiter resumes inside the request
+ * that settled its promise, where the runtime refuses its own I/O. See the README's
+ * performance notes.)
  */
 export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted> {
   const { keyHash, alias, now, newJob } = req;

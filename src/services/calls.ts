@@ -2,7 +2,6 @@ import { settleCallHold } from '../billing/credits';
 import { callCredits } from '../billing/metering';
 import { costUsd } from '../billing/pricing';
 import { estimateUsage } from '../billing/tokens';
-import { groupBatch } from '../db/group-commit';
 import { insertRow } from '../db/rows';
 import { type Model, llmCalls } from '../db/schema';
 import type { Db, Env } from '../env';
@@ -223,7 +222,7 @@ async function settle(
     const billable = outcome.status !== 'error';
     const credits = billable ? callCredits(team, model, usage) : 0;
     const jobStatus = outcome.status === 'success' ? 'completed' : outcome.status === 'error' ? 'failed' : 'cancelled';
-    await groupBatch(db, req.executionCtx, [
+    await db.batch([
       insertRow(db, llmCalls, row),
       releaseSlot(db, callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.
