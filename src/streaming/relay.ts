@@ -1,5 +1,6 @@
 import { nextTurn } from '../lib/event-loop';
-import { parseOpenAIStream } from './parse-openai';
+import type { Completion } from './chunks';
+import { createOpenAIStreamReader } from './parse-openai';
 import { type Ending, type Pump, type PumpOptions, conclude, endClientSide, endingOf, pumpStop } from './outcome';
 import { KEEPALIVE } from './sse';
 import { watchdogTick } from './watchdog';
@@ -15,7 +16,7 @@ const BOOKS_READ_BYTES = 64 * 1024;
  * itself into an IdentityTransformStream the client reads, so bytes and back-pressure flow
  * natively, as in a Worker that only returns `new Response(upstream.body)`. The other branch is
  * the books' copy: it holds what the client's branch took and is read in bulk a few times a
- * second (see BooksCopy), then parsed once after the stream ends.
+ * second (see BooksCopy), each read parsed as it comes, so only the answer is kept, not its bytes.
  *
  * Until the first chunk the stream is in our hands: keep-alive comments go out while the
  * upstream is silent, and the first chunk's arrival is the call's TTFT. After the pipe, the
@@ -62,7 +63,7 @@ export function relayPump(opts: PumpOptions): Pump {
     // A stream cut short keeps what arrived; otherwise the books read to the upstream's end.
     if (ending.clientGone || ending.stalled) await books.drainAndCancel();
     else await books.readToEnd();
-    const { outcome, tail } = conclude(parseOpenAIStream(books.chunks), ending, {
+    const { outcome, tail } = conclude(books.completion(), ending, {
       startedAt,
       ttftMs,
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -105,13 +106,15 @@ const WAITING = Symbol('waiting');
  * The bookkeeping branch of a tee. A tee buffers, for the branch that lags, what the other
  * branch pulled; this one is read at a slow pace, so it lags, and each read takes everything
  * buffered (a BYOB read of up to 64 KiB, into one buffer the branch reuses) instead of one
- * chunk. The pace never pulls the upstream faster than the client reads by more than one chunk
- * per read, so a slow client still slows the upstream down. `reads` counts reads that brought
- * bytes: the watchdog's sign of progress.
+ * chunk. Each read is parsed at once and its buffer goes back for the next: what the branch
+ * keeps is the answer so far, never the stream's bytes, whose SSE envelopes are most of a
+ * long answer's size. The pace never pulls the upstream faster than the client reads by more
+ * than one chunk per read, so a slow client still slows the upstream down. `reads` counts
+ * reads that brought bytes: the watchdog's sign of progress.
  */
 class BooksCopy {
-  readonly chunks: Uint8Array[] = [];
   reads = 0;
+  private readonly parser = createOpenAIStreamReader();
   private readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   private readonly byob: boolean;
   /** The BYOB buffer between reads: each read detaches it and hands it back with its bytes. */
@@ -164,6 +167,11 @@ class BooksCopy {
     await this.reader.cancel().catch(() => {});
   }
 
+  /** The answer as the bytes read so far spell it out. */
+  completion(): Completion {
+    return this.parser.finish();
+  }
+
   /** One read; resolves true if it brought bytes and the stream goes on. */
   private read(): Promise<boolean> {
     const reading = (
@@ -177,13 +185,9 @@ class BooksCopy {
           this.ended = true;
           return false;
         }
-        // A full buffer is kept as it is (the next read gets a new one); otherwise only its bytes
-        // are kept and the buffer goes back for the next read.
-        if (!this.byob || value.byteLength === value.buffer.byteLength) this.chunks.push(value);
-        else {
-          this.chunks.push(value.slice());
-          this.buffer = value.buffer as ArrayBuffer;
-        }
+        // The parser copies what it needs (decoding makes strings), so the buffer is free again.
+        this.parser.push(value);
+        if (this.byob) this.buffer = value.buffer as ArrayBuffer;
         this.reads++;
         return true;
       },

@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { Transcoder } from '../providers/types';
-import { parseOpenAIStream } from './parse-openai';
+import { createOpenAIStreamReader } from './parse-openai';
 
 const encoder = new TextEncoder();
 
@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
  * themselves; see `TranscodeOptions`.)
  */
 export function withoutUsageChunk(): Transcoder {
-  const kept: Uint8Array[] = [];
+  const books = createOpenAIStreamReader();
   const decoder = new TextDecoder();
   let out = '';
   const parser = createParser({
@@ -29,7 +29,7 @@ export function withoutUsageChunk(): Transcoder {
   };
   return {
     push(bytes) {
-      kept.push(bytes);
+      books.push(bytes);
       parser.feed(decoder.decode(bytes, { stream: true }));
       return take();
     },
@@ -38,6 +38,6 @@ export function withoutUsageChunk(): Transcoder {
       parser.feed('\n\n');
       return take();
     },
-    result: () => parseOpenAIStream(kept),
+    result: () => books.finish(),
   };
 }
