@@ -44,10 +44,3 @@ export function createOpenAIStreamReader() {
     },
   };
 }
-
-/** Parses a whole OpenAI-format SSE body that was kept as raw chunks. */
-export function parseOpenAIStream(chunks: Iterable<Uint8Array>): Completion {
-  const reader = createOpenAIStreamReader();
-  for (const c of chunks) reader.push(c);
-  return reader.finish();
-}

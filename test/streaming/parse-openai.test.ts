@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createOpenAIStreamReader, parseOpenAIStream } from '../../src/streaming/parse-openai';
+import { createOpenAIStreamReader } from '../../src/streaming/parse-openai';
+
+/** A whole stream pushed through one reader, fragment by fragment. */
+function parseOpenAIStream(chunks: Iterable<Uint8Array>) {
+  const reader = createOpenAIStreamReader();
+  for (const c of chunks) reader.push(c);
+  return reader.finish();
+}
 
 const enc = new TextEncoder();
 
@@ -36,7 +43,7 @@ const expected = {
   error: null,
 };
 
-describe('parseOpenAIStream', () => {
+describe('the OpenAI stream reader, fed a whole stream', () => {
   it('reads a whole stream: text, tool-call fragments, finish reason, usage, [DONE]', () => {
     expect(parseOpenAIStream([enc.encode(stream)])).toEqual(expected);
   });
