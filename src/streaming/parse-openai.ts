@@ -3,16 +3,13 @@ import { CompletionAccumulator } from './accumulate';
 import type { ChatCompletionChunk, Completion } from './chunks';
 
 /**
- * Creates a push parser for an OpenAI-format SSE byte stream that folds every event into
- * a completion. Byte fragments may split anywhere (inside UTF-8 sequences, JSON, `data:`
- * or `\r\n`); comments are skipped; an `error` payload is recorded as the stream's error.
+ * Folds the `data` of OpenAI-format SSE events into a completion: `[DONE]` marks it done, an
+ * `error` payload is recorded as the stream's error, anything that is not JSON as malformed.
  */
-export function createOpenAIStreamReader() {
+export function openAIEventFolder() {
   const acc = new CompletionAccumulator();
-  const decoder = new TextDecoder();
-  const parser = createParser({
-    onEvent(event) {
-      const data = event.data;
+  return {
+    add(data: string): void {
       if (data === '[DONE]') return acc.markDone();
       let json: unknown;
       try {
@@ -31,7 +28,19 @@ export function createOpenAIStreamReader() {
       }
       acc.add(json as ChatCompletionChunk);
     },
-  });
+    result: (): Completion => acc.result(),
+  };
+}
+
+/**
+ * Creates a push parser for an OpenAI-format SSE byte stream that folds every event into
+ * a completion. Byte fragments may split anywhere (inside UTF-8 sequences, JSON, `data:`
+ * or `\r\n`); comments are skipped.
+ */
+export function createOpenAIStreamReader() {
+  const events = openAIEventFolder();
+  const decoder = new TextDecoder();
+  const parser = createParser({ onEvent: (event) => events.add(event.data) });
   return {
     push(bytes: Uint8Array) {
       parser.feed(decoder.decode(bytes, { stream: true }));
@@ -40,7 +49,7 @@ export function createOpenAIStreamReader() {
       parser.feed(decoder.decode());
       // A final event without its blank line still counts.
       parser.feed('\n\n');
-      return acc.result();
+      return events.result();
     },
   };
 }

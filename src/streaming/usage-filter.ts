@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { Transcoder } from '../providers/types';
-import { createOpenAIStreamReader } from './parse-openai';
+import { openAIEventFolder } from './parse-openai';
 
 const encoder = new TextEncoder();
 
@@ -12,11 +12,13 @@ const encoder = new TextEncoder();
  * themselves; see `TranscodeOptions`.)
  */
 export function withoutUsageChunk(): Transcoder {
-  const books = createOpenAIStreamReader();
+  // The books fold the same events this parser reads, so the stream is parsed once.
+  const books = openAIEventFolder();
   const decoder = new TextDecoder();
   let out = '';
   const parser = createParser({
     onEvent({ data }) {
+      books.add(data);
       if (data.includes('"usage"') && data.includes('"choices":[]')) return;
       out += `data: ${data}\n\n`;
     },
@@ -27,17 +29,23 @@ export function withoutUsageChunk(): Transcoder {
     out = '';
     return chunk;
   };
+  // A final event without its blank line still counts (a second call finds nothing left).
+  const end = () => {
+    parser.feed(decoder.decode());
+    parser.feed('\n\n');
+  };
   return {
     push(bytes) {
-      books.push(bytes);
       parser.feed(decoder.decode(bytes, { stream: true }));
       return take();
     },
     flush() {
-      parser.feed(decoder.decode());
-      parser.feed('\n\n');
+      end();
       return take();
     },
-    result: () => books.finish(),
+    result() {
+      end();
+      return books.result();
+    },
   };
 }
