@@ -23,6 +23,12 @@ export type Scenario = (req: IncomingMessage, res: ServerResponse, body: Record<
 const streamHead = (res: ServerResponse) =>
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
 
+/** Writes `chat.completion.chunk` events of one stream: its choices, plus any extra fields. */
+const chunkEvents =
+  (id: string, model: string) =>
+  (choices: unknown[], extra: object = {}) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1700000000, model, choices, ...extra })}\n\n`;
+
 const seen = new Set<string>();
 
 /** What a slow stream saw of its client, for the disconnect tests. */
@@ -89,10 +95,7 @@ const scenarios: Record<string, Scenario> = {
   /** A tool call whose arguments arrive in fragments, as OpenAI streams them. */
   async tools(_req, res, body) {
     streamHead(res);
-    const model = String(body.model);
-    const head = { id: 'chatcmpl-tools', object: 'chat.completion.chunk', created: 1700000000, model };
-    const ev = (choices: unknown[], extra: object = {}) =>
-      `data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`;
+    const ev = chunkEvents('chatcmpl-tools', String(body.model));
     const tc = (delta: object) => [{ index: 0, delta: { tool_calls: [{ index: 0, ...delta }] }, finish_reason: null }];
     res.write(ev([{ index: 0, delta: { role: 'assistant', content: null }, finish_reason: null }]));
     res.write(ev(tc({ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '' } })));
@@ -225,10 +228,7 @@ const scenarios: Record<string, Scenario> = {
    */
   async huge(_req, res, body) {
     streamHead(res);
-    const model = String(body.model);
-    const head = { id: 'chatcmpl-huge', object: 'chat.completion.chunk', created: 1700000000, model };
-    const ev = (choices: unknown[], extra: object = {}) =>
-      `data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`;
+    const ev = chunkEvents('chatcmpl-huge', String(body.model));
     for (let i = 0; i < HUGE_CHUNKS; i++) {
       res.write(ev([{ index: 0, delta: { content: HUGE_PIECE }, finish_reason: null }]));
       if (i % 20 === 0) await sleep(1);
