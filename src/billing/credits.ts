@@ -11,17 +11,22 @@
  * `usage` row for what it really cost). Each hold is settled only by its owner.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { stmt } from '../db/raw';
+import { fixedStmt, namedSql, stmt } from '../db/raw';
 import type { Db } from '../env';
 import { newId } from '../lib/crypto';
 
-const INSERT_HOLD = sql`INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)`;
+const INSERT_HOLD = 'INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)';
 
 /** The hold row a `job_based` team's job takes (its per-job credits); no row in other modes. */
-const jobHoldRow = (holdId: string, jobId: string, now: number) => sql`
-  SELECT ${holdId}, t.id, j.id, NULL, t.credits_per_job, 'active', ${now}
+const JOB_HOLD_ROW = `
+  SELECT :jobHoldId, t.id, j.id, NULL, t.credits_per_job, 'active', :now
   FROM jobs j JOIN teams t ON t.id = j.team_id
-  WHERE j.id = ${jobId} AND t.budget_mode = 'job_based' AND t.credits_per_job > 0`;
+  WHERE j.id = :jobId AND t.budget_mode = 'job_based' AND t.credits_per_job > 0`;
+
+const holdJob = namedSql(`${INSERT_HOLD} ${JOB_HOLD_ROW}`);
+const countJobHold = namedSql(`
+  UPDATE teams SET credits_held = credits_held + (SELECT amount FROM credit_holds WHERE id = :jobHoldId)
+  WHERE id = (SELECT team_id FROM credit_holds WHERE id = :jobHoldId)`);
 
 /**
  * Holds a `job_based` team's per-job credits for a job inserted earlier in the same batch
@@ -29,16 +34,8 @@ const jobHoldRow = (holdId: string, jobId: string, now: number) => sql`
  * per call, so callers only check the insert's result.
  */
 export function holdForJob(db: Db, jobId: string, now: number) {
-  const holdId = newId('hold');
-  return [
-    stmt(db, sql`${INSERT_HOLD} ${jobHoldRow(holdId, jobId, now)}`),
-    stmt(
-      db,
-      sql`
-      UPDATE teams SET credits_held = credits_held + (SELECT amount FROM credit_holds WHERE id = ${holdId})
-      WHERE id = (SELECT team_id FROM credit_holds WHERE id = ${holdId})`,
-    ),
-  ] as const;
+  const values = { jobHoldId: newId('hold'), jobId, now };
+  return [holdJob, countJobHold].map((query) => fixedStmt(db, query.text, query.params(values)));
 }
 
 /**
@@ -47,32 +44,20 @@ export function holdForJob(db: Db, jobId: string, now: number) {
  * models `m`); for create-and-call in `job_based` mode, the new job's hold (inserted earlier
  * in the batch only if the call was admitted), as `holdForJob` takes it. Two statements
  * whatever the mode, and nothing happens for a refused call.
+ *
+ * Written once per isolate (admission.ts); the values they take are `:callId`, `:jobId`,
+ * `:alias`, `:now`, `:jobHoldId` and `:callHoldId`, plus those `callHold` names.
  */
-export function holdForAdmittedCall(
-  db: Db,
-  call: { callId: string; jobId: string; alias: string; newJob: boolean; callHold: SQL },
-  now: number,
-) {
-  const jobHoldId = newId('hold');
-  const callHoldId = newId('hold');
-  const jobHold = call.newJob ? sql`${jobHoldRow(jobHoldId, call.jobId, now)} UNION ALL` : sql``;
-  const taken = sql`(SELECT sum(amount) FROM credit_holds WHERE id IN (${jobHoldId}, ${callHoldId}))`;
+export function admittedCallHoldsSql(callHold: string, newJob: boolean): [string, string] {
+  const taken = '(SELECT sum(amount) FROM credit_holds WHERE id IN (:jobHoldId, :callHoldId))';
   return [
-    stmt(
-      db,
-      sql`
-      ${INSERT_HOLD} ${jobHold}
-      SELECT ${callHoldId}, t.id, ${call.jobId}, ${call.callId}, ${call.callHold}, 'active', ${now}
-      FROM active_streams s JOIN teams t ON t.id = s.team_id JOIN models m ON m.alias = ${call.alias}
-      WHERE s.call_id = ${call.callId} AND t.budget_mode != 'job_based'`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE teams SET credits_held = credits_held + ${taken}
-      WHERE id = (SELECT team_id FROM active_streams WHERE call_id = ${call.callId}) AND ${taken} IS NOT NULL`,
-    ),
-  ] as const;
+    `${INSERT_HOLD} ${newJob ? `${JOB_HOLD_ROW} UNION ALL` : ''}
+      SELECT :callHoldId, t.id, :jobId, :callId, ${callHold}, 'active', :now
+      FROM active_streams s JOIN teams t ON t.id = s.team_id JOIN models m ON m.alias = :alias
+      WHERE s.call_id = :callId AND t.budget_mode != 'job_based'`,
+    `UPDATE teams SET credits_held = credits_held + ${taken}
+      WHERE id = (SELECT team_id FROM active_streams WHERE call_id = :callId) AND ${taken} IS NOT NULL`,
+  ];
 }
 
 /** What a job's own active holds add up to: what the job is charged when it completes. */

@@ -56,3 +56,40 @@ export function plainQuery(query: SQL): { sql: string; params: unknown[] } | nul
 
 /** `sql.inline`/`.inlineParams()` fragments write their values into the text: drizzle's job. */
 const inlinesParams = (fragment: SQL) => (fragment as unknown as { shouldInlineParams?: boolean }).shouldInlineParams;
+
+/**
+ * SQL written once per isolate with `:name` placeholders. D1 binds positional parameters only,
+ * so each distinct name becomes one of SQLite's numbered parameters (`?1`, `?2`... in order of
+ * first use; a name used twice is bound once) and `params` lays a request's values out in that
+ * order. Per request, only that array is built.
+ */
+export interface NamedSql {
+  readonly text: string;
+  readonly names: readonly string[];
+  params(values: Readonly<Record<string, unknown>>): unknown[];
+}
+
+export function namedSql(source: string): NamedSql {
+  const names: string[] = [];
+  // String literals ('team:' and the like) are passed over whole.
+  const text = source.replace(/'(?:[^']|'')*'|:([A-Za-z_]\w*)/g, (match, name: string | undefined) => {
+    if (name === undefined) return match;
+    const at = names.indexOf(name);
+    return `?${at < 0 ? names.push(name) : at + 1}`;
+  });
+  return {
+    text,
+    names,
+    params: (values) =>
+      names.map((name) => {
+        const value = values[name];
+        // A forgotten value would bind as NULL and quietly change what a guard means.
+        if (value === undefined) throw new Error(`No value for :${name}`);
+        return value;
+      }),
+  };
+}
+
+/** A `namedSql` statement for the D1 client's own `batch`, bound to this request's values. */
+export const prepareNamed = (d1: D1Database, query: NamedSql, values: Readonly<Record<string, unknown>>) =>
+  d1.prepare(query.text).bind(...query.params(values));

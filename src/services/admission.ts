@@ -9,11 +9,11 @@
  * in D1 rather than in isolate memory so that every isolate sees the same counts, and they join
  * the batch the call needs anyway, so they cost no extra round trip (a Durable Object would).
  */
-import { type SQL, and, eq, inArray, sql } from 'drizzle-orm';
-import { holdForAdmittedCall } from '../billing/credits';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { admittedCallHoldsSql } from '../billing/credits';
 import { holdEstimate } from '../billing/metering';
 import { roughPromptTokens } from '../billing/tokens';
-import { fixedStmt, stmt } from '../db/raw';
+import { namedSql, prepareNamed, stmt } from '../db/raw';
 import { fromRowJson, rowJson } from '../db/rows';
 import { type ApiKey, type Job, type Model, type Team, apiKeys, jobs, models, rateWindows, teams } from '../db/schema';
 import type { Db } from '../env';
@@ -60,18 +60,109 @@ export interface Admitted {
   windowStart: number;
 }
 
-/** What one call would hold in a consumption mode, in SQL over teams `t` and models `m`. */
-function callHoldSql(params: ChatParams): SQL {
-  const { promptTokens: p, outputTokens: o } = holdEstimate(roughPromptTokens(params), params.max_tokens);
-  const usd = sql`(((${p} * m.input_price_per_mtok + ${o} * m.output_price_per_mtok) / 1000000.0) * t.credits_per_dollar)`;
-  return sql`(CASE t.budget_mode
-    WHEN 'consumption_tokens' THEN max(1, (${p + o} + t.tokens_per_credit - 1) / t.tokens_per_credit)
-    WHEN 'consumption_usd' THEN max(1, CAST(${usd} AS INTEGER) + (${usd} > CAST(${usd} AS INTEGER)))
+/** What one call would hold in a consumption mode, over teams `t` and models `m` (`:p`/`:o` tokens). */
+const USD = '(((:p * m.input_price_per_mtok + :o * m.output_price_per_mtok) / 1000000.0) * t.credits_per_dollar)';
+const CALL_HOLD = `(CASE t.budget_mode
+    WHEN 'consumption_tokens' THEN max(1, (:p + :o + t.tokens_per_credit - 1) / t.tokens_per_credit)
+    WHEN 'consumption_usd' THEN max(1, CAST(${USD} AS INTEGER) + (${USD} > CAST(${USD} AS INTEGER)))
     ELSE 0 END)`;
+
+const allowed = (column: string) =>
+  `(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = :alias))`;
+const TEAM_SCOPE = "'team:' || t.id";
+const KEY_SCOPE = "'key:' || k.id";
+const windowCount = (scope: string, column: 'requests' | 'tokens') =>
+  `coalesce((SELECT ${column} FROM rate_windows WHERE scope = ${scope} AND window_start = :w), 0)`;
+const ADMITTED = 'EXISTS (SELECT 1 FROM active_streams WHERE call_id = :callId)';
+
+/**
+ * Admission's statements, written once per isolate for each of its two shapes (a call on a new
+ * job or on an existing one); a request only binds its values (`admissionValues`).
+ */
+function admissionSql(newJob: boolean) {
+  const teamOf = newJob ? 'coalesce(:jobTeamId, k.team_id)' : '(SELECT team_id FROM jobs WHERE id = :jobId)';
+  const jobOk = newJob
+    ? '1'
+    : "EXISTS (SELECT 1 FROM jobs WHERE id = :jobId AND team_id = t.id AND status IN ('pending', 'in_progress'))";
+  const creditsNeeded = newJob
+    ? `CASE WHEN t.budget_mode = 'job_based' THEN t.credits_per_job ELSE ${CALL_HOLD} END`
+    : CALL_HOLD;
+  const [holdInsert, holdCount] = admittedCallHoldsSql(CALL_HOLD, newJob);
+  return {
+    // One upsert counts the request in the team's and the key's windows, for those with limits.
+    countRequest: namedSql(`
+      INSERT INTO rate_windows (scope, window_start, requests, tokens)
+      SELECT ${TEAM_SCOPE}, :w, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
+      WHERE k.key_hash = :keyHash AND (t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)
+      UNION ALL
+      SELECT ${KEY_SCOPE}, :w, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
+      WHERE k.key_hash = :keyHash AND (k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)
+      ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`),
+    // The gate: every rule, in one statement.
+    gate: namedSql(`
+      INSERT INTO active_streams (call_id, team_id, started_at)
+      SELECT :callId, t.id, :now
+      FROM api_keys k JOIN teams t ON t.id = ${teamOf} JOIN models m ON m.alias = :alias
+      WHERE k.key_hash = :keyHash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)
+        AND t.id = k.team_id AND t.status = 'active' AND m.enabled = 1
+        AND ${allowed('t.allowed_models')} AND ${allowed('k.allowed_models')}
+        AND ${jobOk}
+        AND (t.rpm_limit IS NULL OR ${windowCount(TEAM_SCOPE, 'requests')} <= t.rpm_limit)
+        AND (k.rpm_limit IS NULL OR ${windowCount(KEY_SCOPE, 'requests')} <= k.rpm_limit)
+        AND (t.tpm_limit IS NULL OR ${windowCount(TEAM_SCOPE, 'tokens')} < t.tpm_limit)
+        AND (k.tpm_limit IS NULL OR ${windowCount(KEY_SCOPE, 'tokens')} < k.tpm_limit)
+        AND (t.max_concurrent_streams IS NULL OR (SELECT count(*) FROM active_streams
+              WHERE team_id = t.id AND started_at > :slotsSince) < t.max_concurrent_streams)
+        AND t.credits_balance - t.credits_held >= ${creditsNeeded}`),
+    job: namedSql(
+      newJob
+        ? `INSERT INTO jobs (id, team_id, key_id, job_type, user_id, status, metadata, created_at)
+          SELECT :jobId, s.team_id, k.id, :jobType, :userId, 'in_progress', :metadata, :now
+          FROM active_streams s JOIN api_keys k ON k.key_hash = :keyHash
+          WHERE s.call_id = :callId`
+        : `UPDATE jobs SET status = 'in_progress' WHERE id = :jobId AND status = 'pending' AND ${ADMITTED}`,
+    ),
+    holdInsert: namedSql(holdInsert),
+    holdCount: namedSql(holdCount),
+    // The key's last use, at most one write a minute (as noteKeyUse in principal.ts).
+    keyUse: namedSql(`UPDATE api_keys SET last_used_at = :now
+      WHERE key_hash = :keyHash AND (last_used_at IS NULL OR last_used_at < :usedBefore) AND ${ADMITTED}`),
+    // After the writes, one read of what the decision saw: the key, its team, the model and
+    // the job, as JSON rows (src/db/rows.ts).
+    decision: namedSql(`SELECT
+      (SELECT ${rowJson(apiKeys, 'k')} FROM api_keys k WHERE k.key_hash = :keyHash) AS key,
+      (SELECT ${rowJson(teams, 't')} FROM teams t WHERE t.id = (SELECT team_id FROM api_keys WHERE key_hash = :keyHash)) AS team,
+      (SELECT ${rowJson(models, 'm')} FROM models m WHERE m.alias = :alias) AS model,
+      (SELECT ${rowJson(jobs, 'j')} FROM jobs j WHERE j.id = :jobId) AS job`),
+  };
 }
 
-const allowed = (column: SQL, alias: string) =>
-  sql`(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${alias}))`;
+let forNewJob: ReturnType<typeof admissionSql> | null = null;
+let forExistingJob: ReturnType<typeof admissionSql> | null = null;
+
+/** Every value admission's statements name, for this request. */
+function admissionValues(req: AdmissionRequest, callId: string, w: number) {
+  const { keyHash, alias, now, newJob } = req;
+  const { promptTokens: p, outputTokens: o } = holdEstimate(roughPromptTokens(req.params), req.params.max_tokens);
+  return {
+    callId,
+    keyHash,
+    alias,
+    now,
+    w,
+    p,
+    o,
+    jobId: newJob?.id ?? req.jobId!,
+    jobTeamId: newJob?.teamId ?? null,
+    jobType: newJob?.jobType ?? null,
+    userId: newJob?.userId ?? null,
+    metadata: newJob?.metadata ? JSON.stringify(newJob.metadata) : null,
+    slotsSince: now - STREAM_SLOT_TTL_MS,
+    usedBefore: now - KEY_USE_GRANULARITY_MS,
+    jobHoldId: newId('hold'),
+    callHoldId: newId('hold'),
+  };
+}
 
 interface DecisionRow {
   key: string | null;
@@ -79,16 +170,6 @@ interface DecisionRow {
   model: string | null;
   job: string | null;
 }
-
-let decisionSql: string | null = null;
-
-/** The key, its team, the model and the job, as JSON rows (src/db/rows.ts); written once per isolate. */
-const readDecisionSql = () =>
-  (decisionSql ??= `SELECT
-    (SELECT ${rowJson(apiKeys, 'k')} FROM api_keys k WHERE k.key_hash = ?) AS key,
-    (SELECT ${rowJson(teams, 't')} FROM teams t WHERE t.id = (SELECT team_id FROM api_keys WHERE key_hash = ?)) AS team,
-    (SELECT ${rowJson(models, 'm')} FROM models m WHERE m.alias = ?) AS model,
-    (SELECT ${rowJson(jobs, 'j')} FROM jobs j WHERE j.id = ?) AS job`);
 
 /**
  * Admits a call or throws the reason it may not run, in one D1 batch of this request's own.
@@ -100,85 +181,19 @@ export async function admitCall(db: Db, req: AdmissionRequest): Promise<Admitted
   const { keyHash, alias, now, newJob } = req;
   const callId = newId('call');
   const w = windowStart(now);
-  const hold = callHoldSql(req.params);
-  const jobId = newJob?.id ?? req.jobId!;
-  const teamOf = newJob
-    ? sql`coalesce(${newJob.teamId}, k.team_id)`
-    : sql`(SELECT team_id FROM jobs WHERE id = ${jobId})`;
-  const jobOk = newJob
-    ? sql`1`
-    : sql`EXISTS (SELECT 1 FROM jobs WHERE id = ${jobId} AND team_id = t.id AND status IN ('pending', 'in_progress'))`;
-  const creditsNeeded = newJob
-    ? sql`CASE WHEN t.budget_mode = 'job_based' THEN t.credits_per_job ELSE ${hold} END`
-    : hold;
-  const count = (scope: SQL, column: 'requests' | 'tokens') =>
-    sql`coalesce((SELECT ${sql.raw(column)} FROM rate_windows WHERE scope = ${scope} AND window_start = ${w}), 0)`;
-  const teamScope = sql`'team:' || t.id`;
-  const keyScope = sql`'key:' || k.id`;
-  const admitted = sql`EXISTS (SELECT 1 FROM active_streams WHERE call_id = ${callId})`;
-
-  // One upsert counts the request in the team's and the key's windows, for those with limits.
-  const countRequest = stmt(
-    db,
-    sql`
-    INSERT INTO rate_windows (scope, window_start, requests, tokens)
-    SELECT ${teamScope}, ${w}, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
-    WHERE k.key_hash = ${keyHash} AND (t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)
-    UNION ALL
-    SELECT ${keyScope}, ${w}, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
-    WHERE k.key_hash = ${keyHash} AND (k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)
-    ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`,
-  );
-
-  const results = await db.batch([
-    countRequest,
-    // The gate: every rule, in one statement.
-    stmt(
-      db,
-      sql`
-      INSERT INTO active_streams (call_id, team_id, started_at)
-      SELECT ${callId}, t.id, ${now}
-      FROM api_keys k JOIN teams t ON t.id = ${teamOf} JOIN models m ON m.alias = ${alias}
-      WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})
-        AND t.id = k.team_id AND t.status = 'active' AND m.enabled = 1
-        AND ${allowed(sql`t.allowed_models`, alias)} AND ${allowed(sql`k.allowed_models`, alias)}
-        AND ${jobOk}
-        AND (t.rpm_limit IS NULL OR ${count(teamScope, 'requests')} <= t.rpm_limit)
-        AND (k.rpm_limit IS NULL OR ${count(keyScope, 'requests')} <= k.rpm_limit)
-        AND (t.tpm_limit IS NULL OR ${count(teamScope, 'tokens')} < t.tpm_limit)
-        AND (k.tpm_limit IS NULL OR ${count(keyScope, 'tokens')} < k.tpm_limit)
-        AND (t.max_concurrent_streams IS NULL OR (SELECT count(*) FROM active_streams
-              WHERE team_id = t.id AND started_at > ${now - STREAM_SLOT_TTL_MS}) < t.max_concurrent_streams)
-        AND t.credits_balance - t.credits_held >= ${creditsNeeded}`,
-    ),
-    newJob
-      ? stmt(
-          db,
-          sql`
-          INSERT INTO jobs (id, team_id, key_id, job_type, user_id, status, metadata, created_at)
-          SELECT ${newJob.id}, s.team_id, k.id, ${newJob.jobType}, ${newJob.userId}, 'in_progress',
-            ${newJob.metadata ? JSON.stringify(newJob.metadata) : null}, ${now}
-          FROM active_streams s JOIN api_keys k ON k.key_hash = ${keyHash}
-          WHERE s.call_id = ${callId}`,
-        )
-      : stmt(
-          db,
-          sql`UPDATE jobs SET status = 'in_progress' WHERE id = ${jobId} AND status = 'pending' AND ${admitted}`,
-        ),
-    ...holdForAdmittedCall(db, { callId, jobId, alias, newJob: Boolean(newJob), callHold: hold }, now),
-    // The key's last use, at most one write a minute (as noteKeyUse in principal.ts); not even
-    // sent while the value this isolate last read is that fresh.
-    ...(keyUseIsFresh(keyHash, now)
-      ? []
-      : [
-          stmt(
-            db,
-            sql`UPDATE api_keys SET last_used_at = ${now}
-              WHERE key_hash = ${keyHash} AND (last_used_at IS NULL OR last_used_at < ${now - KEY_USE_GRANULARITY_MS}) AND ${admitted}`,
-          ),
-        ]),
-    // After the writes, one read of what the decision saw.
-    fixedStmt(db, readDecisionSql(), [keyHash, keyHash, alias, jobId]),
+  const values = admissionValues(req, callId, w);
+  const jobId = values.jobId;
+  const q = newJob ? (forNewJob ??= admissionSql(true)) : (forExistingJob ??= admissionSql(false));
+  const d1 = db.$client;
+  const results = await d1.batch([
+    prepareNamed(d1, q.countRequest, values),
+    prepareNamed(d1, q.gate, values),
+    prepareNamed(d1, q.job, values),
+    prepareNamed(d1, q.holdInsert, values),
+    prepareNamed(d1, q.holdCount, values),
+    // Not even sent while the `last_used_at` this isolate last read is that fresh.
+    ...(keyUseIsFresh(keyHash, now) ? [] : [prepareNamed(d1, q.keyUse, values)]),
+    prepareNamed(d1, q.decision, values),
   ]);
 
   const gate = results[1] as D1Result;

@@ -29,8 +29,11 @@ function recording(d1: D1Database) {
 
 /** Plain table scans of growing tables in `query`'s plan (an index search is fine). */
 async function scans(query: string): Promise<string[]> {
-  // Parameters do not change a plan; each `?` gets a null.
-  const params = Array.from(query.matchAll(/\?/g), () => null);
+  // Parameters do not change a plan; each gets a null. Numbered ones (`?3`) count up to the
+  // highest number, anonymous ones one each.
+  const numbers = Array.from(query.matchAll(/\?(\d+)/g), (m) => Number(m[1]));
+  const count = numbers.length ? Math.max(...numbers) : query.split('?').length - 1;
+  const params = Array.from({ length: count }, () => null);
   const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
     .bind(...params)
     .all<{ detail: string }>();

@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dbFor } from '../../src/db/client';
-import { plainQuery, stmt } from '../../src/db/raw';
+import { namedSql, plainQuery, prepareNamed, stmt } from '../../src/db/raw';
 import { teams } from '../../src/db/schema';
 
 const db = dbFor(env.DB);
@@ -75,5 +75,38 @@ describe('plainQuery (the hot path writes its statements without drizzle entity 
     ]);
     expect((inserted as D1Result).meta.changes).toBe(1);
     expect((read as D1Result).results).toEqual([{ name: 'RawOrg', created_at: 7 }]);
+  });
+});
+
+describe('namedSql (statements written once per isolate, with :name placeholders)', () => {
+  it('numbers each distinct name once, in order of first use, and leaves string literals alone', () => {
+    const query = namedSql(`SELECT :b AS b, :a + :a AS two, 'team:' || :b AS scope, 'a '':x'' b' AS lit`);
+    expect(query.text).toBe(`SELECT ?1 AS b, ?2 + ?2 AS two, 'team:' || ?1 AS scope, 'a '':x'' b' AS lit`);
+    expect(query.names).toEqual(['b', 'a']);
+    expect(query.params({ a: 1, b: 'x', unused: 3 })).toEqual(['x', 1]);
+  });
+
+  it('refuses to bind a statement with a value missing (it would have run as NULL)', () => {
+    const query = namedSql('UPDATE teams SET status = :status WHERE id = :id');
+    expect(() => query.params({ status: 'suspended' })).toThrow(/:id/);
+    expect(query.params({ status: 'suspended', id: null })).toEqual(['suspended', null]);
+  });
+
+  it('runs in a D1 batch with each value where its name is', async () => {
+    const values = { id: 'org_named', name: "O'Named: Org", at: 11 };
+    const [inserted, read] = await env.DB.batch([
+      prepareNamed(
+        env.DB,
+        namedSql('INSERT INTO organizations (id, name, created_at) VALUES (:id, :name, :at)'),
+        values,
+      ),
+      prepareNamed(
+        env.DB,
+        namedSql("SELECT name, created_at + :at AS twice, 'x:y' AS lit FROM organizations WHERE id = :id"),
+        values,
+      ),
+    ]);
+    expect(inserted!.meta.changes).toBe(1);
+    expect(read!.results).toEqual([{ name: "O'Named: Org", twice: 22, lit: 'x:y' }]);
   });
 });
