@@ -10,8 +10,8 @@
  * job as one `charge` row) and a call's (consumption modes; settled by that call as one
  * `usage` row for what it really cost). Each hold is settled only by its owner.
  */
-import { type SQL, sql } from 'drizzle-orm';
-import { fixedStmt, namedSql, stmt } from '../db/raw';
+import { sql } from 'drizzle-orm';
+import { fixedStmt, namedSql, prepareNamed, stmt } from '../db/raw';
 import type { Db } from '../env';
 import { newId } from '../lib/crypto';
 
@@ -61,100 +61,83 @@ export function admittedCallHoldsSql(callHold: string, newJob: boolean): [string
 }
 
 /** What a job's own active holds add up to: what the job is charged when it completes. */
-export const activeJobHolds = (jobId: string) =>
-  sql`(SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE job_id = ${jobId} AND call_id IS NULL AND status = 'active')`;
+export const ACTIVE_JOB_HOLDS =
+  "(SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE job_id = :jobId AND call_id IS NULL AND status = 'active')";
+const JOB_STATUS = '(SELECT status FROM jobs WHERE id = :jobId)';
+
+const settleJob = [
+  namedSql(`
+    INSERT INTO credit_ledger (id, team_id, job_id, kind, amount, reason, created_at)
+    SELECT :ledgerId, :teamId, :jobId, 'charge', -${ACTIVE_JOB_HOLDS}, 'job completed', :now
+    WHERE ${JOB_STATUS} = 'completed' AND ${ACTIVE_JOB_HOLDS} > 0`),
+  namedSql(`
+    UPDATE teams SET
+      credits_balance = credits_balance - CASE WHEN ${JOB_STATUS} = 'completed' THEN ${ACTIVE_JOB_HOLDS} ELSE 0 END,
+      credits_held = credits_held - ${ACTIVE_JOB_HOLDS}
+    WHERE id = :teamId AND ${JOB_STATUS} IN ('completed', 'failed', 'cancelled')`),
+  namedSql(`
+    UPDATE credit_holds
+    SET status = CASE WHEN ${JOB_STATUS} = 'completed' THEN 'captured' ELSE 'released' END, settled_at = :now
+    WHERE job_id = :jobId AND call_id IS NULL AND status = 'active'
+      AND ${JOB_STATUS} IN ('completed', 'failed', 'cancelled')`),
+];
 
 /**
  * Settles a job's own holds after the job row reached a terminal status earlier in the same
- * batch, its `credits_charged` raised by `activeJobHolds` if it completed (finishJobStatements
+ * batch, its `credits_charged` raised by `ACTIVE_JOB_HOLDS` if it completed (finishJobStatements
  * does both in one statement): `completed` captures the holds into one `charge` ledger row,
  * `failed`/`cancelled` release them. A second settle finds no active hold and changes nothing,
- * which is what makes `complete` idempotent.
+ * which is what makes `complete` idempotent. Statements for the D1 client's own `batch`.
  */
 export function settleJobHolds(db: Db, teamId: string, jobId: string, now: number) {
-  const active = activeJobHolds(jobId);
-  const jobStatus = sql`(SELECT status FROM jobs WHERE id = ${jobId})`;
-  return [
-    stmt(
-      db,
-      sql`
-      INSERT INTO credit_ledger (id, team_id, job_id, kind, amount, reason, created_at)
-      SELECT ${newId('led')}, ${teamId}, ${jobId}, 'charge', -${active}, 'job completed', ${now}
-      WHERE ${jobStatus} = 'completed' AND ${active} > 0`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE teams SET
-        credits_balance = credits_balance - CASE WHEN ${jobStatus} = 'completed' THEN ${active} ELSE 0 END,
-        credits_held = credits_held - ${active}
-      WHERE id = ${teamId} AND ${jobStatus} IN ('completed', 'failed', 'cancelled')`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE credit_holds
-      SET status = CASE WHEN ${jobStatus} = 'completed' THEN 'captured' ELSE 'released' END, settled_at = ${now}
-      WHERE job_id = ${jobId} AND call_id IS NULL AND status = 'active'
-        AND ${jobStatus} IN ('completed', 'failed', 'cancelled')`,
-    ),
-  ] as const;
+  const values = { ledgerId: newId('led'), teamId, jobId, now };
+  return settleJob.map((query) => prepareNamed(db.$client, query, values));
 }
+
+const ACTIVE_CALL_HOLD = "(SELECT amount FROM credit_holds WHERE call_id = :callId AND status = 'active')";
+const CALL_CHARGED = "(SELECT -amount FROM credit_ledger WHERE call_id = :callId AND kind = 'usage')";
+const LEDGER_ROW_WRITTEN = 'EXISTS (SELECT 1 FROM credit_ledger WHERE id = :ledgerId)';
+const AVAILABLE = '(t.credits_balance - t.credits_held)';
+
+const settleCall = [
+  namedSql(
+    `UPDATE teams SET credits_held = credits_held - ${ACTIVE_CALL_HOLD} WHERE id = :teamId AND ${ACTIVE_CALL_HOLD} IS NOT NULL`,
+  ),
+  namedSql(
+    `UPDATE credit_holds SET status = 'released', settled_at = :now WHERE call_id = :callId AND status = 'active'`,
+  ),
+  namedSql(`
+    INSERT INTO credit_ledger (id, team_id, job_id, call_id, kind, amount, reason, created_at)
+    SELECT :ledgerId, t.id, :jobId, :callId, 'usage', -min(:credits, ${AVAILABLE}),
+      CASE WHEN :credits > ${AVAILABLE}
+        THEN 'call usage; ' || (:credits - ${AVAILABLE}) || ' credits not covered'
+        ELSE 'call usage' END,
+      :now
+    FROM teams t
+    WHERE t.id = :teamId AND :credits > 0
+      AND NOT EXISTS (SELECT 1 FROM credit_ledger WHERE call_id = :callId AND kind = 'usage')`),
+  namedSql(
+    `UPDATE teams SET credits_balance = credits_balance - ${CALL_CHARGED} WHERE id = :teamId AND ${LEDGER_ROW_WRITTEN}`,
+  ),
+  namedSql(
+    `UPDATE jobs SET credits_charged = credits_charged + ${CALL_CHARGED} WHERE id = :jobId AND ${LEDGER_ROW_WRITTEN}`,
+  ),
+];
 
 /**
  * Settles one call in a consumption mode: releases its hold and charges what the call really
  * cost as one `usage` ledger row. The charge never takes the team below zero available
  * credits (anything it could not cover is named in the row's reason), and the unique index
- * on usage rows per call makes a repeated settle a no-op.
+ * on usage rows per call makes a repeated settle a no-op. Statements for the D1 client's own
+ * `batch`: they run after every call, so their text is written once per isolate.
  */
 export function settleCallHold(
   db: Db,
   call: { teamId: string; jobId: string; callId: string; credits: number },
   now: number,
 ) {
-  const hold = sql`(SELECT amount FROM credit_holds WHERE call_id = ${call.callId} AND status = 'active')`;
-  const charged = sql`(SELECT -amount FROM credit_ledger WHERE call_id = ${call.callId} AND kind = 'usage')`;
-  const ledgerId = newId('led');
-  return [
-    stmt(
-      db,
-      sql`
-      UPDATE teams SET credits_held = credits_held - ${hold}
-      WHERE id = ${call.teamId} AND ${hold} IS NOT NULL`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE credit_holds SET status = 'released', settled_at = ${now}
-      WHERE call_id = ${call.callId} AND status = 'active'`,
-    ),
-    stmt(
-      db,
-      sql`
-      INSERT INTO credit_ledger (id, team_id, job_id, call_id, kind, amount, reason, created_at)
-      SELECT ${ledgerId}, t.id, ${call.jobId}, ${call.callId}, 'usage',
-        -min(${call.credits}, t.credits_balance - t.credits_held),
-        CASE WHEN ${call.credits} > t.credits_balance - t.credits_held
-          THEN 'call usage; ' || (${call.credits} - (t.credits_balance - t.credits_held)) || ' credits not covered'
-          ELSE 'call usage' END,
-        ${now}
-      FROM teams t
-      WHERE t.id = ${call.teamId} AND ${call.credits} > 0
-        AND NOT EXISTS (SELECT 1 FROM credit_ledger WHERE call_id = ${call.callId} AND kind = 'usage')`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE teams SET credits_balance = credits_balance - ${charged}
-      WHERE id = ${call.teamId} AND EXISTS (SELECT 1 FROM credit_ledger WHERE id = ${ledgerId})`,
-    ),
-    stmt(
-      db,
-      sql`
-      UPDATE jobs SET credits_charged = credits_charged + ${charged}
-      WHERE id = ${call.jobId} AND EXISTS (SELECT 1 FROM credit_ledger WHERE id = ${ledgerId})`,
-    ),
-  ] as const;
+  const values = { ...call, now, ledgerId: newId('led') };
+  return settleCall.map((query) => prepareNamed(db.$client, query, values));
 }
 
 /** Adds (grant) or removes (adjustment) credits; a removal that would overdraw fails the batch. */

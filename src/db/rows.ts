@@ -1,6 +1,5 @@
 import { type InferSelectModel, type Table, getTableColumns, getTableName } from 'drizzle-orm';
 import type { Db } from '../env';
-import { fixedStmt } from './raw';
 
 /**
  * Rows of several tables in ONE statement. A D1 batch hands rows back as objects keyed by
@@ -57,8 +56,8 @@ export function insertRowQuery<T extends Table>(
   return { sql: text, params };
 }
 
-/** `insertRowQuery` as a statement that joins `db.batch` (src/db/raw.ts). */
+/** `insertRowQuery` as a statement for the D1 client's own `batch`. */
 export function insertRow<T extends Table>(db: Db, table: T, row: InferSelectModel<T>) {
   const { sql, params } = insertRowQuery(table, row);
-  return fixedStmt(db, sql, params);
+  return db.$client.prepare(sql).bind(...params);
 }

@@ -290,15 +290,18 @@ function refusal(
   return team.creditsHeld > 0 ? new ApiError(402, err.type, err.code, err.message, null, { 'retry-after': '2' }) : err;
 }
 
+const freeSlot = namedSql('DELETE FROM active_streams WHERE call_id = :callId');
+const addTokens = namedSql(`UPDATE rate_windows SET tokens = tokens + :tokens
+  WHERE window_start = :w AND scope IN ('team:' || :teamId, 'key:' || :keyId)`);
+
 /** Streams that finished: their slot frees at once (an abandoned one expires after STREAM_SLOT_TTL_MS). */
-export const releaseSlot = (db: Db, callId: string) =>
-  stmt(db, sql`DELETE FROM active_streams WHERE call_id = ${callId}`);
+export const releaseSlot = (db: Db, callId: string) => prepareNamed(db.$client, freeSlot, { callId });
 
 /** Adds a finished call's tokens to the rate windows it was admitted in (for tokens-per-minute limits). */
-export function countTokens(db: Db, admitted: Pick<Admitted, 'team' | 'key' | 'windowStart'>, tokens: number) {
-  return stmt(
-    db,
-    sql`UPDATE rate_windows SET tokens = tokens + ${tokens}
-      WHERE window_start = ${admitted.windowStart} AND scope IN (${`team:${admitted.team.id}`}, ${`key:${admitted.key.id}`})`,
-  );
-}
+export const countTokens = (db: Db, admitted: Pick<Admitted, 'team' | 'key' | 'windowStart'>, tokens: number) =>
+  prepareNamed(db.$client, addTokens, {
+    tokens,
+    w: admitted.windowStart,
+    teamId: admitted.team.id,
+    keyId: admitted.key.id,
+  });

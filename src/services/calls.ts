@@ -222,7 +222,7 @@ async function settle(
     const billable = outcome.status !== 'error';
     const credits = billable ? callCredits(team, model, usage) : 0;
     const jobStatus = outcome.status === 'success' ? 'completed' : outcome.status === 'error' ? 'failed' : 'cancelled';
-    await db.batch([
+    await db.$client.batch([
       insertRow(db, llmCalls, row),
       releaseSlot(db, callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.

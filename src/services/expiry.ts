@@ -44,11 +44,13 @@ export async function expireStaleJobs(
       stale
         .slice(i, i + PARALLEL)
         .map((job) =>
-          db.batch(finishJobStatements(db, job.teamId, job.id, 'failed', opts.now, { errorMessage: EXPIRED_MESSAGE })),
+          db.$client.batch(
+            finishJobStatements(db, job.teamId, job.id, 'failed', opts.now, { errorMessage: EXPIRED_MESSAGE }),
+          ),
         ),
     );
     results.forEach((r, j) => {
-      if (r.status === 'fulfilled') expired += r.value[0].meta.changes;
+      if (r.status === 'fulfilled') expired += r.value[0]!.meta.changes;
       else {
         errors++;
         console.error(JSON.stringify({ msg: 'job expiry failed', job_id: stale[i + j]?.id, error: String(r.reason) }));

@@ -1,6 +1,6 @@
-import { stmt } from '../db/raw';
+import { namedSql, prepareNamed, stmt } from '../db/raw';
 import { asc, eq, sql } from 'drizzle-orm';
-import { activeJobHolds, holdForJob, settleJobHolds } from '../billing/credits';
+import { ACTIVE_JOB_HOLDS, holdForJob, settleJobHolds } from '../billing/credits';
 import { type Job, type JobStatus, jobs, llmCalls, teams } from '../db/schema';
 import type { Db } from '../env';
 import { conflict, insufficientCredits, notFound } from '../errors';
@@ -58,9 +58,16 @@ export const selectCalls = (db: Db, jobId: string) =>
   db.select().from(llmCalls).where(eq(llmCalls.jobId, jobId)).orderBy(asc(llmCalls.createdAt));
 export const selectTeam = (db: Db, teamId: string) => db.select().from(teams).where(eq(teams.id, teamId)).limit(1);
 
+const finishJob = namedSql(`
+  UPDATE jobs SET status = :status, completed_at = :now, error_message = :errorMessage,
+    metadata = CASE WHEN :patch IS NULL THEN metadata ELSE json_patch(coalesce(metadata, '{}'), :patch) END,
+    credits_charged = credits_charged + CASE WHEN :status = 'completed' THEN ${ACTIVE_JOB_HOLDS} ELSE 0 END
+  WHERE id = :jobId AND status IN ('pending', 'in_progress')`);
+
 /**
- * Moves a job to a terminal status and settles its credits, in one statement batch.
- * Only `pending`/`in_progress` jobs move, so racing or repeated calls settle exactly once.
+ * Moves a job to a terminal status and settles its credits, in one statement batch (statements
+ * for the D1 client's own `batch`). Only `pending`/`in_progress` jobs move, so racing or
+ * repeated calls settle exactly once.
  */
 export function finishJobStatements(
   db: Db,
@@ -70,18 +77,14 @@ export function finishJobStatements(
   now: number,
   extra: { errorMessage?: string | null; metadata?: Record<string, unknown> | null } = {},
 ) {
-  const patch = extra.metadata ? JSON.stringify(extra.metadata) : null;
-  return [
-    stmt(
-      db,
-      sql`
-      UPDATE jobs SET status = ${status}, completed_at = ${now}, error_message = ${extra.errorMessage ?? null},
-        metadata = CASE WHEN ${patch} IS NULL THEN metadata ELSE json_patch(coalesce(metadata, '{}'), ${patch}) END,
-        credits_charged = credits_charged + ${status === 'completed' ? activeJobHolds(jobId) : sql`0`}
-      WHERE id = ${jobId} AND status IN ('pending', 'in_progress')`,
-    ),
-    ...settleJobHolds(db, teamId, jobId, now),
-  ] as const;
+  const values = {
+    status,
+    now,
+    jobId,
+    errorMessage: extra.errorMessage ?? null,
+    patch: extra.metadata ? JSON.stringify(extra.metadata) : null,
+  };
+  return [prepareNamed(db.$client, finishJob, values), ...settleJobHolds(db, teamId, jobId, now)];
 }
 
 /** `POST /api/jobs/{id}/complete`: idempotent for the same status, 409 for a different one. */
@@ -100,7 +103,7 @@ export async function completeJob(
   if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') {
     if (job.status !== status) throw conflict(`Job '${jobId}' is already ${job.status}`, 'job_already_finished');
   } else {
-    await db.batch(finishJobStatements(db, job.teamId, jobId, status, now, extra));
+    await db.$client.batch(finishJobStatements(db, job.teamId, jobId, status, now, extra));
   }
   return jobReport(db, jobId, job.teamId, status);
 }

@@ -94,7 +94,7 @@ describe('whole-row inserts written once per table', () => {
       const drizzles = db.insert(llmCalls).values(r).toSQL();
       expect(insertRowQuery(llmCalls, r)).toEqual({ sql: drizzles.sql, params: drizzles.params });
     }
-    await db.batch([insertRow(db, llmCalls, rows[0]!), insertRow(db, llmCalls, rows[1]!)]);
+    await db.$client.batch([insertRow(db, llmCalls, rows[0]!), insertRow(db, llmCalls, rows[1]!)]);
     const stored = await db.select().from(llmCalls).where(eq(llmCalls.jobId, jobId)).orderBy(llmCalls.id);
     expect(stored).toEqual(rows);
   });
