@@ -76,6 +76,31 @@ describe.each(PATHS)('faults around a stream, %s', (_path, open) => {
     expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
   });
 
+  it('client disconnects while the model is still thinking: the upstream is closed at once, nothing is charged', async () => {
+    const { teamId, key } = await setupTeam(3);
+    const model = await fakeModel('thinking');
+    const marker = crypto.randomUUID();
+    const res = await open(teamId, key, model, marker);
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toBe(': ping\n\n');
+    await reader.cancel();
+    const cancelledAt = Date.now();
+
+    const [seen] = await eventually(async () => {
+      const s = await upstreamStreams(marker);
+      return s[0]?.closedAt ? s : null;
+    });
+    expect(seen!.closedEarly).toBe(true);
+    // Closed within a few keep-alive periods, long before the 2 s the model would have taken.
+    expect(seen!.closedAt! - cancelledAt).toBeLessThan(1000);
+
+    const jobId = res.headers.get('x-job-id')!;
+    const call = await firstCall(jobId);
+    expect(call).toMatchObject({ status: 'client_aborted', content: '', ttft_ms: null });
+    expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
+  });
+
   it('a slow first token gets SSE comment keep-alives until it arrives', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('slow-first');

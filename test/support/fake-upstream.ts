@@ -145,6 +145,29 @@ const scenarios: Record<string, Scenario> = {
     for (const e of answerEvents(String(body.model))) res.write(`data: ${e}\n\n`);
     res.end();
   },
+  /** Headers at once, then 2 s of thinking before the answer; notes when the connection closes under it. */
+  async thinking(_req, res, body) {
+    streamHead(res);
+    res.flushHeaders();
+    const stats: StreamStats = {
+      marker: JSON.stringify(body.messages),
+      written: 0,
+      total: 1,
+      closedEarly: false,
+      lastWriteAt: Date.now(),
+      closedAt: null,
+      gapMs: 2000,
+    };
+    streamStats.push(stats);
+    res.on('close', () => {
+      stats.closedAt = Date.now();
+      stats.closedEarly = stats.written < stats.total;
+    });
+    for (let waited = 0; waited < stats.gapMs && !res.destroyed; waited += 50) await sleep(50);
+    if (res.destroyed) return;
+    stats.written++;
+    res.end(sse(answerEvents(String(body.model))));
+  },
   /** A whole answer with [DONE], but the connection stays open another 500 ms. */
   async linger(_req, res, body) {
     streamHead(res);
