@@ -4,6 +4,7 @@
 //   direct     the client talks to the upstream itself
 //   reference  bench/reference: a Worker that only forwards the upstream's body
 //   sluice     Sluice: key auth, job checks, credit hold, call bookkeeping
+//   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential phases only
 // Both Workers run from their production bundles (`wrangler deploy --dry-run`) in workerd through
 // Miniflare's API (bench/host.mjs), one workerd process each and no `wrangler dev` proxy in front.
 // The upstream (bench/upstream.mjs) and the client share one clock. See bench/README.md.
@@ -68,6 +69,11 @@ const cfg = {
   SLOW_READ: num('SLOW_READ', 4096, 4096), // bytes the slow reader takes per second
 };
 if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
+// BASELINE_REV=<commit>: a second Sluice, built from that commit, joins the sequential phases
+// (warm-up, streams, non-streaming calls), interleaved with the others, so that a change is judged
+// against its baseline within one run instead of across runs, between which this machine drifts.
+const baselineRev = env.BASELINE_REV || null;
+if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
 const ADMIN_KEY = `bench-admin-${Math.random().toString(36).slice(2)}`;
 
@@ -592,20 +598,24 @@ async function main() {
     console.error(`upstream on ${upstream.url}`);
 
     // SLUICE_REV=<commit> benchmarks that commit (exported with `git archive`) instead of the work tree.
-    let app = root;
-    if (env.SLUICE_REV) {
-      app = join(tmp, 'sluice-src');
-      mkdirSync(app);
-      console.error(`exporting Sluice at ${env.SLUICE_REV}...`);
-      await run('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'export', root, env.SLUICE_REV, app]);
-      symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
-    }
+    const exportRev = async (rev, dir) => {
+      mkdirSync(dir);
+      console.error(`exporting Sluice at ${rev}...`);
+      await run('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'export', root, rev, dir]);
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+      return dir;
+    };
+    const app = env.SLUICE_REV ? await exportRev(env.SLUICE_REV, join(tmp, 'sluice-src')) : root;
+    const baselineApp = baselineRev ? await exportRev(baselineRev, join(tmp, 'baseline-src')) : null;
     console.error('building the production bundles (wrangler deploy --dry-run)...');
-    await run('npm', ['run', '--if-present', 'prebuild'], { cwd: app }); // generated modules, if the project has any
+    for (const dir of [app, baselineApp].filter(Boolean))
+      await run('npm', ['run', '--if-present', 'prebuild'], { cwd: dir }); // generated modules, if the project has any
     const sluiceOut = join(tmp, 'sluice-dist');
+    const baselineOut = join(tmp, 'baseline-dist');
     const refOut = join(tmp, 'reference-dist');
     const [sluiceBuild] = await Promise.all([
       run(wrangler, ['deploy', '--dry-run', '--outdir', sluiceOut], { cwd: app }),
+      ...(baselineApp ? [run(wrangler, ['deploy', '--dry-run', '--outdir', baselineOut], { cwd: baselineApp })] : []),
       run(wrangler, [
         'deploy',
         '--dry-run',
@@ -636,6 +646,12 @@ async function main() {
     );
 
     console.error('starting the Workers in workerd (Miniflare)...');
+    const sluiceBindings = {
+      ADMIN_API_KEY: ADMIN_KEY,
+      OPENAI_API_KEY: 'sk-bench',
+      ANTHROPIC_API_KEY: 'sk-ant-bench',
+      GEMINI_API_KEY: 'gm-bench',
+    };
     const d1Apart = cfg.D1 === 'apart';
     host = await startHost({
       workers: [
@@ -656,13 +672,20 @@ async function main() {
           outdir: sluiceOut,
           ...(d1Apart ? { d1From: 'd1' } : { persist: join(persist, 'v3') }),
           inspect: cfg.PROFILE,
-          bindings: {
-            ADMIN_API_KEY: ADMIN_KEY,
-            OPENAI_API_KEY: 'sk-bench',
-            ANTHROPIC_API_KEY: 'sk-ant-bench',
-            GEMINI_API_KEY: 'gm-bench',
-          },
+          bindings: sluiceBindings,
         },
+        ...(baselineApp
+          ? [
+              {
+                name: 'baseline',
+                config: join(baselineApp, 'wrangler.toml'),
+                outdir: baselineOut,
+                d1From: 'd1',
+                inspect: cfg.PROFILE,
+                bindings: sluiceBindings,
+              },
+            ]
+          : []),
         {
           name: 'reference',
           config: join(root, 'bench', 'reference', 'wrangler.toml'),
@@ -736,12 +759,25 @@ async function main() {
         agent: keepAlive(),
       },
     ];
-    for (const t of targets)
+    const byName = (name) => targets.find((t) => t.name === name);
+    // The baseline Sluice (BASELINE_REV) shares the bench team and key: both use the same local D1.
+    const seqTargets = baselineApp
+      ? [
+          ...targets,
+          {
+            ...byName('sluice'),
+            name: 'baseline',
+            base: host.workers.baseline.url,
+            pids: host.workers.baseline.pids,
+            agent: keepAlive(),
+          },
+        ]
+      : targets;
+    for (const t of seqTargets)
       if (t.name !== 'direct' && !t.pids.length) throw new Error(`no workerd process found for ${t.name}`);
 
     // Streams Sluice must re-encode: the reference forwards the provider's own events (its URL
     // keeps the path after /v1), Sluice answers OpenAI chunks for a catalog model of that provider.
-    const byName = (name) => targets.find((t) => t.name === name);
     const RECODED = {
       anthropic: {
         streamPath: '/v1/messages',
@@ -781,7 +817,7 @@ async function main() {
       if (!s.ok)
         throw new Error(`${t.name} (${t.streamPath}): a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);
     }
-    for (const t of targets) {
+    for (const t of seqTargets) {
       const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
       if (!s.ok) await sleep(500); // let the Worker's own log line arrive
       if (!s.ok) throw new Error(`${t.name}: a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);
@@ -793,14 +829,14 @@ async function main() {
     const seqShape = { first: cfg.FIRST_MS, n: cfg.SEQ_N, gap: cfg.GAP_MS };
     const callShape = { first: cfg.FIRST_MS, n: cfg.SEQ_N, gap: 0 };
     console.error(`warm-up: ${cfg.WARMUP} streams and ${cfg.WARMUP} calls per path`);
-    await sequentialStreams(targets, seqShape, cfg.WARMUP, 'warm-up streams');
-    await sequentialCalls(targets, callShape, cfg.WARMUP, 'warm-up calls');
+    await sequentialStreams(seqTargets, seqShape, cfg.WARMUP, 'warm-up streams');
+    await sequentialCalls(seqTargets, callShape, cfg.WARMUP, 'warm-up calls');
 
     // Each Worker's process, and Sluice's local D1 as `d1` when it runs in a process of its own.
     const cpuNow = async () =>
       Object.fromEntries(
         await Promise.all(
-          [...targets, { name: 'd1', pids: byName('sluice').d1Pids }].map(async (t) => [
+          [...seqTargets, { name: 'd1', pids: byName('sluice').d1Pids }].map(async (t) => [
             t.name,
             await cpuWhenIdle(t.pids),
           ]),
@@ -811,11 +847,11 @@ async function main() {
     console.error(`sequential streams: ${cfg.SEQ} per path, ${cfg.SEQ_N} chunks each, interleaved`);
     const cpu0 = await cpuNow();
     const profiling = cfg.PROFILE ? await startProfiles(host) : null;
-    const seq = await sequentialStreams(targets, seqShape, cfg.SEQ, 'streams');
+    const seq = await sequentialStreams(seqTargets, seqShape, cfg.SEQ, 'streams');
     if (profiling) reportProfiles(await profiling.stop(), cfg.SEQ);
     const cpu1 = await cpuNow();
     console.error(`sequential non-streaming calls: ${cfg.SEQ} per path, interleaved`);
-    const calls = await sequentialCalls(targets, callShape, cfg.SEQ, 'calls');
+    const calls = await sequentialCalls(seqTargets, callShape, cfg.SEQ, 'calls');
     const cpu2 = await cpuNow();
     seq.cpu = cpuSince(cpu0, cpu1);
     calls.cpu = cpuSince(cpu1, cpu2);
@@ -913,6 +949,7 @@ async function main() {
 
     const runtimeLog = runtimeTrouble(host.log());
     const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog });
+    if (baselineApp) results.baseline = baselineReport(seq, calls);
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to bench/results.json`);
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
@@ -1351,6 +1388,57 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     runtime_log: runtimeLog,
     targets: targetsOut,
   };
+}
+
+/** BASELINE_REV: Sluice against its baseline in the same run, sequential phases only. */
+function baselineReport(seq, calls) {
+  const names = ['baseline', 'sluice'];
+  const measures = [
+    ['TTFT p50 (ms)', (n) => pct(seq[n].ttft, 0.5), 3],
+    ['TTFT p99 (ms)', (n) => pct(seq[n].ttft, 0.99), 3],
+    ['  until the upstream is asked p50 (ms)', (n) => pct(seq[n].reach, 0.5), 3],
+    ['per-chunk delay p50 (ms)', (n) => pct(seq[n].delays, 0.5), 3],
+    ['per-chunk delay p99 (ms)', (n) => pct(seq[n].delays, 0.99), 3],
+    ['runtime CPU per stream (ms)', (n) => (seq.cpu[n] === null ? null : (seq.cpu[n] * 1000) / cfg.SEQ), 3],
+    ['non-streaming latency p50 (ms)', (n) => pct(calls[n].ms, 0.5), 3],
+    [
+      'runtime CPU per non-streaming call (ms)',
+      (n) => (calls.cpu[n] === null ? null : (calls.cpu[n] * 1000) / cfg.SEQ),
+      3,
+    ],
+    ['errors', (n) => seq[n].errors + calls[n].errors, 0],
+  ];
+  const out = {
+    baseline_rev: baselineRev,
+    sluice_rev: env.SLUICE_REV ?? 'work tree',
+    measures: measures.map(([label, fn]) => {
+      const [b, s] = names.map(fn);
+      return { measure: label.trim(), baseline: b, sluice: s, difference: b === null || s === null ? null : s - b };
+    }),
+  };
+  const fmt = (v, d) => (v === null ? '-' : v.toFixed(d));
+  const rows = measures.map(([label, , d], i) => {
+    const m = out.measures[i];
+    return [
+      label,
+      fmt(m.baseline, d),
+      fmt(m.sluice, d),
+      m.difference === null ? '-' : `${m.difference >= 0 ? '+' : ''}${m.difference.toFixed(d)}`,
+    ];
+  });
+  const header = [
+    `sequential phases, same run`,
+    `baseline ${baselineRev}`,
+    `sluice ${out.sluice_rev}`,
+    'sluice-baseline',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  console.log(`\nagainst the baseline (BASELINE_REV)`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  return out;
 }
 
 function ok(s) {
