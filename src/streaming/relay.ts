@@ -12,39 +12,42 @@ const BOOKS_READ_BYTES = 64 * 1024;
 
 /**
  * For OpenAI-format streams, which reach the client byte for byte: after the first chunk, no
- * JavaScript runs per chunk. The upstream body is tee'd; one branch is piped by the runtime
- * itself into an IdentityTransformStream the client reads, so bytes and back-pressure flow
- * natively, as in a Worker that only returns `new Response(upstream.body)`. The other branch is
- * the books' copy: it holds what the client's branch took and is read in bulk a few times a
- * second (see BooksCopy), each read parsed as it comes, so only the answer is kept, not its bytes.
+ * JavaScript runs per chunk. Once the first chunk is written, the upstream body is tee'd; one
+ * branch is piped by the runtime itself into an IdentityTransformStream the client reads, so
+ * bytes and back-pressure flow natively, as in a Worker that only returns
+ * `new Response(upstream.body)`. The other branch is the books' copy: it holds what the client's
+ * branch took and is read in bulk a few times a second (see BooksCopy), each read parsed as it
+ * comes, so only the answer is kept, not its bytes.
  *
  * Until the first chunk the stream is in our hands: keep-alive comments go out while the
- * upstream is silent, and the first chunk's arrival is the call's TTFT. After the pipe, the
- * client's side is still ours (`preventClose`, `preventAbort`), so an upstream that broke,
- * stalled or never finished gets an in-band error event before the stream closes.
+ * upstream is silent, and the first chunk's arrival is the call's TTFT. That chunk is read
+ * straight from the upstream body, so it reaches the client without passing the tee. After the
+ * pipe, the client's side is still ours (`preventClose`, `preventAbort`), so an upstream that
+ * broke, stalled or never finished gets an in-band error event before the stream closes.
  */
 export function relayPump(opts: PumpOptions): Pump {
-  const { startedAt, clientSignal } = opts;
-  const [toClient, toBooks] = opts.upstream.tee();
+  const { startedAt, clientSignal, upstream } = opts;
   const client = new IdentityTransformStream();
-  const books = new BooksCopy(toBooks);
+  let books: BooksCopy | null = null;
   let ttftMs: number | null = null;
   let writer: WritableStreamDefaultWriter<Uint8Array> | null = client.writable.getWriter();
 
   const stop = pumpStop(opts, {
-    progress: () => (ttftMs === null ? 0 : 1 + books.reads),
+    progress: () => (ttftMs === null ? 0 : 1 + (books?.reads ?? 0)),
     onKeepalive: () => void writer?.write(KEEPALIVE).catch(() => {}),
   });
 
   const outcome = (async () => {
     let failed: { err: unknown } | null = null;
     try {
-      const first = await firstChunk(toClient, stop.signal);
+      const first = await firstChunk(upstream, stop.signal);
       if (first) {
         ttftMs = Date.now() - startedAt;
         await writer.write(first);
         writer.releaseLock();
         writer = null;
+        const [toClient, toBooks] = upstream.tee();
+        books = new BooksCopy(toBooks, first);
         books.start(Math.min(BOOKS_READ_MS, watchdogTick(opts.keepaliveMs, opts.idleTimeoutMs)));
         await toClient.pipeTo(client.writable, { preventClose: true, preventAbort: true, signal: stop.signal });
       }
@@ -61,9 +64,11 @@ export function relayPump(opts: PumpOptions): Pump {
       : { clientGone: clientLeft, stalled: false, failure: null };
 
     // A stream cut short keeps what arrived; otherwise the books read to the upstream's end.
-    if (ending.clientGone || ending.stalled) await books.drainAndCancel();
+    // Without a first chunk nothing was tee'd, and the upstream is closed here.
+    if (!books) await upstream.cancel().catch(() => {});
+    else if (ending.clientGone || ending.stalled) await books.drainAndCancel();
     else await books.readToEnd();
-    const { outcome, tail } = conclude(books.completion(), ending, {
+    const { outcome, tail } = conclude(books?.completion() ?? createOpenAIStreamReader().finish(), ending, {
       startedAt,
       ttftMs,
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -125,7 +130,9 @@ class BooksCopy {
   private paced = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  /** `first`: the bytes the stream gave before it was tee'd. */
+  constructor(stream: ReadableStream<Uint8Array>, first: Uint8Array) {
+    this.parser.push(first);
     let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
     try {
       reader = stream.getReader({ mode: 'byob' });
