@@ -43,6 +43,25 @@ export interface StreamStats {
 }
 const streamStats: StreamStats[] = [];
 
+/** Starts the record of a stream that writes `total` chunks `gapMs` apart, and notes when its connection closes. */
+function watchStream(res: ServerResponse, body: Record<string, unknown>, total: number, gapMs: number): StreamStats {
+  const stats: StreamStats = {
+    marker: JSON.stringify(body.messages),
+    written: 0,
+    total,
+    closedEarly: false,
+    lastWriteAt: Date.now(),
+    closedAt: null,
+    gapMs,
+  };
+  streamStats.push(stats);
+  res.on('close', () => {
+    stats.closedAt = Date.now();
+    stats.closedEarly = stats.written < stats.total;
+  });
+  return stats;
+}
+
 const scenarios: Record<string, Scenario> = {
   /** A well-behaved stream, each event in its own write. */
   async answer(_req, res, body) {
@@ -111,20 +130,7 @@ const scenarios: Record<string, Scenario> = {
   async slow(_req, res, body) {
     streamHead(res);
     const model = String(body.model);
-    const stats: StreamStats = {
-      marker: JSON.stringify(body.messages),
-      written: 0,
-      total: 30,
-      closedEarly: false,
-      lastWriteAt: Date.now(),
-      closedAt: null,
-      gapMs: 100,
-    };
-    streamStats.push(stats);
-    res.on('close', () => {
-      stats.closedAt = Date.now();
-      stats.closedEarly = stats.written < stats.total;
-    });
+    const stats = watchStream(res, body, 30, 100);
     res.write(`data: ${answerEvents(model)[0]}\n\n`);
     for (let i = 0; i < stats.total && !res.destroyed; i++) {
       await sleep(stats.gapMs);
@@ -149,20 +155,7 @@ const scenarios: Record<string, Scenario> = {
   async thinking(_req, res, body) {
     streamHead(res);
     res.flushHeaders();
-    const stats: StreamStats = {
-      marker: JSON.stringify(body.messages),
-      written: 0,
-      total: 1,
-      closedEarly: false,
-      lastWriteAt: Date.now(),
-      closedAt: null,
-      gapMs: 2000,
-    };
-    streamStats.push(stats);
-    res.on('close', () => {
-      stats.closedAt = Date.now();
-      stats.closedEarly = stats.written < stats.total;
-    });
+    const stats = watchStream(res, body, 1, 2000);
     for (let waited = 0; waited < stats.gapMs && !res.destroyed; waited += 50) await sleep(50);
     if (res.destroyed) return;
     stats.written++;
