@@ -75,6 +75,8 @@ if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or 
 const baselineRev = env.BASELINE_REV || null;
 if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
+/** The re-encoded phase's extra path: the reference Worker relaying in JavaScript (bench/reference). */
+const JS_FLOOR = 'reference-js';
 const ADMIN_KEY = `bench-admin-${Math.random().toString(36).slice(2)}`;
 
 // ---------------------------------------------------------------- child processes
@@ -798,6 +800,8 @@ async function main() {
     };
     const recodeTargets = (provider) => [
       { ...byName('reference'), ...RECODED[provider] },
+      // The same Worker moving each chunk through JavaScript: what touching every chunk costs at all.
+      { ...byName('reference'), ...RECODED[provider], name: JS_FLOOR, headers: { 'x-bench-relay': 'js' } },
       {
         ...byName('sluice'),
         body: (shape) =>
@@ -1063,6 +1067,9 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   const d1Row = (label, value, d) => {
     if (value !== null && value !== undefined) rows.push([label, '', '', f(value, d), '', '']);
   };
+  const referenceRow = (label, value, d) => {
+    if (value !== null && value !== undefined) rows.push([label, '', f(value, d), '', '', '']);
+  };
   section(`sequential streams (${cfg.SEQ} per path, ${cfg.SEQ_N} chunks, ${cfg.GAP_MS} ms apart)`);
   row(
     '  TTFT p50 (ms)',
@@ -1185,7 +1192,10 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   const recodeStats = Object.fromEntries(
     Object.entries(recode).map(([provider, byPath]) => [
       provider,
-      per((n) => (byPath[n] ? roundStats(byPath[n]) : null)),
+      {
+        ...per((n) => (byPath[n] ? roundStats(byPath[n]) : null)),
+        [JS_FLOOR]: byPath[JS_FLOOR] ? roundStats(byPath[JS_FLOOR]) : null,
+      },
     ]),
   );
   for (const [provider, s] of Object.entries(recodeStats)) {
@@ -1208,6 +1218,10 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
       per((n) => s[n]?.cpu_us_per_chunk ?? null),
       1,
     );
+    // In the reference's column: the same Worker, moving each chunk through JavaScript.
+    const floor = s[JS_FLOOR];
+    referenceRow('  the reference relaying in JavaScript: per-chunk delay p99 (ms)', floor?.chunk_p99, 3);
+    referenceRow('  the reference relaying in JavaScript: runtime CPU per chunk (us)', floor?.cpu_us_per_chunk, 1);
     d1Row('  local D1 process CPU per chunk (us)', s.sluice?.d1_cpu_us_per_chunk, 1);
   }
   section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
@@ -1307,10 +1321,15 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
       s.sluice.cpu_us_per_chunk && s.reference.cpu_us_per_chunk
         ? s.sluice.cpu_us_per_chunk / s.reference.cpu_us_per_chunk
         : null;
+    const floor = s[JS_FLOOR]?.cpu_us_per_chunk;
+    const floorNote =
+      floor && s.reference.cpu_us_per_chunk
+        ? `; relaying in JS alone: ${f(floor / s.reference.cpu_us_per_chunk)}x`
+        : '';
     target(
       `CPU per chunk, ${provider} re-encoded <= 3x reference`,
       ratio !== null && ratio <= 3 && s.sluice.errors === 0,
-      `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us)${d1Note(s.sluice.d1_cpu_us_per_chunk)}, ${s.sluice.completed}/${s.sluice.streams} completed`,
+      `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us)${d1Note(s.sluice.d1_cpu_us_per_chunk)}${floorNote}, ${s.sluice.completed}/${s.sluice.streams} completed`,
     );
   }
   // CONC= (empty) skips the concurrency phases, and with them their targets.
