@@ -6,11 +6,10 @@ import { KEEPALIVE } from './sse';
 import { watchdogTick } from './watchdog';
 
 /**
- * The books' copy is read at most this often (and at least every watchdog tick), unless a read
- * came back full. Each read costs a timer and a trip into the isolate whatever it brings, so for
- * a stream of 20 chunks a second, reading every 250 ms cost about 8 us a chunk more than reading
- * every second. Between reads the tee holds what the client's branch took since the last one:
- * about a second of the stream, or one read's worth for streams faster than that.
+ * The books' copy is read at most this often (and at least every watchdog tick). Each read costs
+ * a timer and a trip into the isolate whatever it brings, so for a stream of 20 chunks a second,
+ * reading every 250 ms cost about 8 us a chunk more than reading every second. Between reads the
+ * tee holds what the client's branch took since the last one: about a second of the stream.
  */
 const BOOKS_READ_MS = 1000;
 /** The most one read of the books' copy takes. */
@@ -119,11 +118,9 @@ const WAITING = Symbol('waiting');
  * buffered (a BYOB read of up to 64 KiB, into one buffer the branch reuses) instead of one
  * chunk. Each read is parsed at once and its buffer goes back for the next: what the branch
  * keeps is the answer so far, never the stream's bytes, whose SSE envelopes are most of a
- * long answer's size. A read that fills its buffer is followed by the next at once, so the
- * branch keeps pace with a stream that brings more than a read's worth between two ticks. The
- * pace never pulls the upstream faster than the client reads by more than one chunk per read,
- * so a slow client still slows the upstream down. `reads` counts reads that brought bytes: the
- * watchdog's sign of progress.
+ * long answer's size. The pace never pulls the upstream faster than the client reads by more
+ * than one chunk per read, so a slow client still slows the upstream down. `reads` counts
+ * reads that brought bytes: the watchdog's sign of progress.
  */
 export class BooksCopy {
   reads = 0;
@@ -135,8 +132,6 @@ export class BooksCopy {
   /** The read under way, if any. */
   private pending: Promise<boolean> | null = null;
   private ended = false;
-  /** Whether the last read filled its buffer, so more is likely waiting. */
-  private full = false;
   private paced = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -160,9 +155,7 @@ export class BooksCopy {
       this.timer = null;
       if (!this.paced || this.ended || this.pending) return;
       void this.read().then((more) => {
-        if (!more || !this.paced) return;
-        if (this.full) tick();
-        else this.timer = setTimeout(tick, intervalMs);
+        if (more && this.paced) this.timer = setTimeout(tick, intervalMs);
       });
     };
     tick();
@@ -206,7 +199,6 @@ export class BooksCopy {
         }
         // The parser copies what it needs (decoding makes strings), so the buffer is free again.
         this.parser.push(value);
-        this.full = value.byteLength >= BOOKS_READ_BYTES;
         if (this.byob) this.buffer = value.buffer as ArrayBuffer;
         this.reads++;
         return true;
