@@ -12,6 +12,12 @@ import { watchdogTick } from './watchdog';
  * tee holds what the client's branch took since the last one: about a second of the stream.
  */
 const BOOKS_READ_MS = 1000;
+/**
+ * The books' copy reads into one buffer per stream, first this big; a read that fills it makes
+ * the next buffer twice as big, up to BOOKS_READ_BYTES. A stream of modest pace keeps a small
+ * buffer (the isolate's memory holds one per stream in flight), a fast one reads 64 KiB at a time.
+ */
+const BOOKS_FIRST_READ_BYTES = 8 * 1024;
 /** The most one read of the books' copy takes. */
 const BOOKS_READ_BYTES = 64 * 1024;
 
@@ -115,7 +121,7 @@ const WAITING = Symbol('waiting');
 /**
  * The bookkeeping branch of a tee. A tee buffers, for the branch that lags, what the other
  * branch pulled; this one is read at a slow pace, so it lags, and each read takes everything
- * buffered (a BYOB read of up to 64 KiB, into one buffer the branch reuses) instead of one
+ * buffered (a BYOB read into one buffer the branch reuses, 8 to 64 KiB) instead of one
  * chunk. Each read is parsed at once and its buffer goes back for the next: what the branch
  * keeps is the answer so far, never the stream's bytes, whose SSE envelopes are most of a
  * long answer's size. The pace never pulls the upstream faster than the client reads by more
@@ -129,6 +135,8 @@ export class BooksCopy {
   private readonly byob: boolean;
   /** The BYOB buffer between reads: each read detaches it and hands it back with its bytes. */
   private buffer: ArrayBuffer | null = null;
+  /** The size of the next BYOB buffer. */
+  private bufferSize = BOOKS_FIRST_READ_BYTES;
   /** The read under way, if any. */
   private pending: Promise<boolean> | null = null;
   private ended = false;
@@ -199,7 +207,7 @@ export class BooksCopy {
         }
         // The parser copies what it needs (decoding makes strings), so the buffer is free again.
         this.parser.push(value);
-        if (this.byob) this.buffer = value.buffer as ArrayBuffer;
+        if (this.byob) this.keepBuffer(value);
         this.reads++;
         return true;
       },
@@ -215,9 +223,16 @@ export class BooksCopy {
 
   /** The buffer for the next BYOB read (the read detaches it; a failed read does not give it back). */
   private takeBuffer(): ArrayBuffer {
-    const buffer = this.buffer ?? new ArrayBuffer(BOOKS_READ_BYTES);
+    const buffer = this.buffer ?? new ArrayBuffer(this.bufferSize);
     this.buffer = null;
     return buffer;
+  }
+
+  /** Keeps a read's buffer for the next, unless the read filled it and a bigger one is due. */
+  private keepBuffer(read: Uint8Array) {
+    const buffer = read.buffer as ArrayBuffer;
+    if (read.byteLength < buffer.byteLength || buffer.byteLength >= BOOKS_READ_BYTES) this.buffer = buffer;
+    else this.bufferSize = Math.min(buffer.byteLength * 2, BOOKS_READ_BYTES);
   }
 
   private stopTimer() {
