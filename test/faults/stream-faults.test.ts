@@ -18,6 +18,13 @@ const firstCall = (jobId: string) =>
     return rows[0] ?? null;
   });
 
+/** What the fake upstream saw of the stream for `marker`, once that stream has closed. */
+const closedUpstream = (marker: string) =>
+  eventually(async () => {
+    const [seen] = await upstreamStreams(marker);
+    return seen?.closedAt ? seen : null;
+  });
+
 type Open = (teamId: string, key: string, model: string, content: string) => Promise<Response>;
 
 /**
@@ -54,14 +61,11 @@ describe.each(PATHS)('faults around a stream, %s', (_path, open) => {
     }
     await reader.cancel();
 
-    const [seen] = await eventually(async () => {
-      const s = await upstreamStreams(marker);
-      return s[0]?.closedAt ? s : null;
-    });
-    expect(seen!.closedEarly).toBe(true);
-    expect(seen!.written).toBeLessThan(seen!.total);
+    const seen = await closedUpstream(marker);
+    expect(seen.closedEarly).toBe(true);
+    expect(seen.written).toBeLessThan(seen.total);
     // Closed before the next chunk was due.
-    expect(seen!.closedAt! - seen!.lastWriteAt).toBeLessThan(seen!.gapMs);
+    expect(seen.closedAt! - seen.lastWriteAt).toBeLessThan(seen.gapMs);
 
     const jobId = res.headers.get('x-job-id')!;
     const call = await firstCall(jobId);
@@ -87,13 +91,10 @@ describe.each(PATHS)('faults around a stream, %s', (_path, open) => {
     await reader.cancel();
     const cancelledAt = Date.now();
 
-    const [seen] = await eventually(async () => {
-      const s = await upstreamStreams(marker);
-      return s[0]?.closedAt ? s : null;
-    });
-    expect(seen!.closedEarly).toBe(true);
+    const seen = await closedUpstream(marker);
+    expect(seen.closedEarly).toBe(true);
     // Closed within a few keep-alive periods, long before the 2 s the model would have taken.
-    expect(seen!.closedAt! - cancelledAt).toBeLessThan(1000);
+    expect(seen.closedAt! - cancelledAt).toBeLessThan(1000);
 
     const jobId = res.headers.get('x-job-id')!;
     const call = await firstCall(jobId);
@@ -174,11 +175,8 @@ describe('a client that stops reading without hanging up', () => {
     // Not blamed on the upstream, which was sending all along.
     expect(call).toMatchObject({ status: 'client_aborted' });
     expect(String(call.content)).toMatch(/^ t0/);
-    const [seen] = await eventually(async () => {
-      const s = await upstreamStreams(marker);
-      return s[0]?.closedAt ? s : null;
-    });
-    expect(seen!.closedEarly).toBe(true);
+    const seen = await closedUpstream(marker);
+    expect(seen.closedEarly).toBe(true);
     expect(await books(teamId)).toEqual({ balance: 3, held: 0, ledgerSum: 3, activeHolds: 0 });
     await reader.cancel();
   });
