@@ -50,13 +50,25 @@ export function relayPump(opts: PumpOptions): Pump {
 
   const outcome = (async () => {
     let failed: { err: unknown } | null = null;
+    let first: Uint8Array | null = null;
     try {
-      const first = await firstChunk(upstream, stop.signal);
+      const reader = upstream.getReader();
+      try {
+        first = await firstChunk(reader, stop.signal);
+        if (first) {
+          ttftMs = Date.now() - startedAt;
+          // Written before the reader is released: releasing it first would hold the chunk back too.
+          await writer.write(first);
+        }
+      } finally {
+        reader.releaseLock();
+      }
       if (first) {
-        ttftMs = Date.now() - startedAt;
-        await writer.write(first);
         writer.releaseLock();
         writer = null;
+        // The runtime sends the first chunk on its way only once JavaScript yields: setting up the
+        // tee, the books and the pipe first would hold it back by that work (about 0.2 ms).
+        await nextTurn();
         const [toClient, toBooks] = upstream.tee();
         books = new BooksCopy(toBooks, first);
         books.start(Math.min(BOOKS_READ_MS, watchdogTick(opts.keepaliveMs, opts.idleTimeoutMs)));
@@ -75,11 +87,12 @@ export function relayPump(opts: PumpOptions): Pump {
       : { clientGone: clientLeft, stalled: false, failure: null };
 
     // A stream cut short keeps what arrived; otherwise the books read to the upstream's end.
-    // Without a first chunk nothing was tee'd, and the upstream is closed here.
+    // Before the tee (no first chunk, or the client left as it came) the upstream is closed here,
+    // and the first chunk, which the client may have read, is all the books have.
     if (!books) await upstream.cancel().catch(() => {});
     else if (ending.clientGone || ending.stalled) await books.drainAndCancel();
     else await books.readToEnd();
-    const { outcome, tail } = conclude(books?.completion() ?? createOpenAIStreamReader().finish(), ending, {
+    const { outcome, tail } = conclude(books?.completion() ?? completionOf(first), ending, {
       startedAt,
       ttftMs,
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -91,9 +104,20 @@ export function relayPump(opts: PumpOptions): Pump {
   return { readable: client.readable, outcome };
 }
 
-/** The first chunk, or null if the stream ended without one. Rejects if `stop` fires first. */
-async function firstChunk(stream: ReadableStream<Uint8Array>, stop: AbortSignal): Promise<Uint8Array | null> {
-  const reader = stream.getReader();
+function completionOf(bytes: Uint8Array | null): Completion {
+  const parser = createOpenAIStreamReader();
+  if (bytes) parser.push(bytes);
+  return parser.finish();
+}
+
+/**
+ * The first chunk, or null if the stream ended without one. Rejects if `stop` fires first, and
+ * then the stream is cancelled. The caller releases the reader.
+ */
+async function firstChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  stop: AbortSignal,
+): Promise<Uint8Array | null> {
   let fail = () => {};
   const stopped = new Promise<never>((_, reject) => {
     fail = () => reject(stop.reason);
@@ -112,7 +136,6 @@ async function firstChunk(stream: ReadableStream<Uint8Array>, stop: AbortSignal)
     throw err;
   } finally {
     stop.removeEventListener('abort', fail);
-    reader.releaseLock();
   }
 }
 
