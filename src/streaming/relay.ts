@@ -104,6 +104,7 @@ export function relayPump(opts: PumpOptions): Pump {
   return { readable: client.readable, outcome };
 }
 
+/** The answer as the first chunk alone spells it out (the books when nothing was tee'd). */
 function completionOf(bytes: Uint8Array | null): Completion {
   const parser = createOpenAIStreamReader();
   if (bytes) parser.push(bytes);
