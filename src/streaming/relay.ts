@@ -51,6 +51,8 @@ export function relayPump(opts: PumpOptions): Pump {
   const outcome = (async () => {
     let failed: { err: unknown } | null = null;
     let first: Uint8Array | null = null;
+    /** The client's side refused a write: its reader was cancelled, the client hung up. */
+    let refused = false;
     try {
       const reader = upstream.getReader();
       try {
@@ -58,7 +60,10 @@ export function relayPump(opts: PumpOptions): Pump {
         if (first) {
           ttftMs = Date.now() - startedAt;
           // Written before the reader is released: releasing it first would hold the chunk back too.
-          await writer.write(first);
+          await writer.write(first).catch((err: unknown) => {
+            refused = true;
+            throw err;
+          });
         }
       } finally {
         reader.releaseLock();
@@ -81,7 +86,7 @@ export function relayPump(opts: PumpOptions): Pump {
     }
     writer ??= client.writable.getWriter();
     // An errored client side (its reader cancelled) means the client hung up.
-    const clientLeft = clientSignal.aborted || writer.desiredSize === null;
+    const clientLeft = clientSignal.aborted || refused || writer.desiredSize === null;
     const ending: Ending = failed
       ? endingOf(failed.err, stop.signal, clientSignal, clientLeft)
       : { clientGone: clientLeft, stalled: false, failure: null };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BooksCopy } from '../../src/streaming/relay';
+import { BooksCopy, relayPump } from '../../src/streaming/relay';
 
 const enc = new TextEncoder();
 
@@ -63,5 +63,34 @@ describe("the books' copy of a relayed stream", () => {
     await books.readToEnd();
     expect(books.completion().content).toBe(text);
     expect(books.reads).toBe(6);
+  });
+});
+
+describe('the books of a relayed stream whose client leaves at once', () => {
+  it('keep the first chunk, written or not, and close the upstream', async () => {
+    const { bytes, text } = sse(3);
+    let upstreamCancelled = false;
+    // The whole answer in one chunk, then the connection lingers open.
+    const upstream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array([...bytes, ...enc.encode('data: [DONE]\n\n')]));
+      },
+      cancel() {
+        upstreamCancelled = true;
+      },
+    });
+    const pump = relayPump({
+      upstream,
+      startedAt: Date.now(),
+      clientSignal: new AbortController().signal,
+      keepaliveMs: 15_000,
+      idleTimeoutMs: 60_000,
+    });
+    await pump.readable.cancel(); // before the first chunk is written: that write fails
+    const outcome = await pump.outcome;
+    expect(outcome.completion.content).toBe(text);
+    expect(outcome.completion.done).toBe(true);
+    expect(outcome.status).toBe('success'); // the answer was whole: charged like one
+    expect(upstreamCancelled).toBe(true);
   });
 });
