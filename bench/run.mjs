@@ -1063,13 +1063,13 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     ]);
   };
   const section = (label) => rows.push([label, '', '', '', '', '']);
-  // Sluice's local D1, when it runs in a process of its own (D1=apart): a figure of Sluice's column alone.
-  const d1Row = (label, value, d) => {
-    if (value !== null && value !== undefined) rows.push([label, '', '', f(value, d), '', '']);
+  /** A figure of one path's column alone, with no differences. */
+  const cellRow = (label, path, value, d) => {
+    if (value === null || value === undefined) return;
+    rows.push([label, ...names.map((n) => (n === path ? f(value, d) : '')), '', '']);
   };
-  const referenceRow = (label, value, d) => {
-    if (value !== null && value !== undefined) rows.push([label, '', f(value, d), '', '', '']);
-  };
+  // Sluice's local D1, when it runs in a process of its own (D1=apart).
+  const d1Row = (label, value, d) => cellRow(label, 'sluice', value, d);
   section(`sequential streams (${cfg.SEQ} per path, ${cfg.SEQ_N} chunks, ${cfg.GAP_MS} ms apart)`);
   row(
     '  TTFT p50 (ms)',
@@ -1220,8 +1220,13 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     );
     // In the reference's column: the same Worker, moving each chunk through JavaScript.
     const floor = s[JS_FLOOR];
-    referenceRow('  the reference relaying in JavaScript: per-chunk delay p99 (ms)', floor?.chunk_p99, 3);
-    referenceRow('  the reference relaying in JavaScript: runtime CPU per chunk (us)', floor?.cpu_us_per_chunk, 1);
+    cellRow('  the reference relaying in JavaScript: per-chunk delay p99 (ms)', 'reference', floor?.chunk_p99, 3);
+    cellRow(
+      '  the reference relaying in JavaScript: runtime CPU per chunk (us)',
+      'reference',
+      floor?.cpu_us_per_chunk,
+      1,
+    );
     d1Row('  local D1 process CPU per chunk (us)', s.sluice?.d1_cpu_us_per_chunk, 1);
   }
   section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
