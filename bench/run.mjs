@@ -247,7 +247,18 @@ const RECEIVED = /"x_recv":([\d.]+)/;
 function streamOnce(target, shape, { agent, timeoutMs }) {
   return new Promise((resolve) => {
     // reach: request start to its arrival at the upstream (the Worker's work before it asks)
-    const r = { ok: false, error: null, ttft: null, reach: null, delays: [], chunks: 0, inOrder: true, done: false };
+    // sent: each chunk's stamp (when the upstream sent it), beside its delay
+    const r = {
+      ok: false,
+      error: null,
+      ttft: null,
+      reach: null,
+      delays: [],
+      sent: [],
+      chunks: 0,
+      inOrder: true,
+      done: false,
+    };
     const data = target.body(shape, true);
     let finished = false;
     const finish = (err) => {
@@ -261,6 +272,7 @@ function streamOnce(target, shape, { agent, timeoutMs }) {
       resolve(r);
     };
     const t0 = clock();
+    r.t0 = t0;
     const req = http.request(target.base + target.streamPath, {
       method: 'POST',
       agent,
@@ -299,7 +311,9 @@ function streamOnce(target, shape, { agent, timeoutMs }) {
             const recv = RECEIVED.exec(text);
             if (recv) r.reach = Number(recv[1]) - t0;
           }
-          r.delays.push(now - Number(m[2] ?? m[4]));
+          const sent = Number(m[2] ?? m[4]);
+          r.delays.push(now - sent);
+          r.sent.push(sent);
         }
         if (text.includes(target.done ?? 'data: [DONE]')) r.done = true;
         const e = text.indexOf('data: {"error"');
@@ -454,12 +468,22 @@ async function concurrentRound(t, c, shape) {
     error_samples: [...new Set(errors.map((r) => r.error))].slice(0, 3),
     ttft: results.filter((r) => r.ttft !== null).map((r) => r.ttft),
     delays: results.flatMap((r) => r.delays),
+    steady_delays: steadyDelays(results),
     chunks: sum(results.map((r) => r.chunks)),
     cpu_s: cpu0 === null ? null : cpu1 - cpu0,
     d1_cpu_s: d1Cpu0 === null ? null : d1Cpu1 - d1Cpu0,
     peak_rss: peakRss,
     wall_ms: wallMs,
   };
+}
+
+/**
+ * The delays of chunks sent once every stream of a round had its first token: the round's steady
+ * state, without the burst of requests being admitted and opened while streams start.
+ */
+function steadyDelays(results) {
+  const open = Math.max(...results.map((r) => (r.ttft === null ? -Infinity : r.t0 + r.ttft)));
+  return results.flatMap((r) => r.delays.filter((_, i) => r.sent[i] > open));
 }
 
 /**
@@ -983,6 +1007,8 @@ function roundStats(rounds) {
     ttft_p99: pct(all('ttft'), 0.99),
     chunk_p50: pct(all('delays'), 0.5),
     chunk_p99: pct(all('delays'), 0.99),
+    steady_chunk_p99: pct(all('steady_delays'), 0.99),
+    steady_chunks: all('steady_delays').length,
     chunks,
     cpu_s: cpu,
     d1_cpu_s: d1Cpu,
@@ -1158,6 +1184,11 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     row(
       '  per-chunk delay p99 (ms)',
       per((n) => s[n].chunk_p99),
+      3,
+    );
+    row(
+      '    of which sent once every stream had its first token, p99 (ms)',
+      per((n) => s[n].steady_chunk_p99),
       3,
     );
     row(
