@@ -42,6 +42,11 @@ const num = (name, full, fast) => {
   if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
   return v;
 };
+const list = (name, full, fast) =>
+  (env[name] ?? (quick ? fast : full))
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((c) => c > 0);
 const cfg = {
   quick,
   N: num('N', 100, 20), // chunks per stream in the concurrency phases
@@ -52,10 +57,10 @@ const cfg = {
   WARMUP: num('WARMUP', 20, 3), // requests per path before measuring
   DIAG: num('DIAG', 50, 10), // requests per probe of Sluice's own routes
   SPLIT: num('SPLIT', 50, 10), // sequential streams per size (20 and 220 chunks) for the CPU split
-  CONC: (env.CONC ?? (quick ? '20,50' : '200,1000'))
-    .split(',')
-    .map((s) => Number(s.trim()))
-    .filter((c) => c > 0),
+  CONC: list('CONC', '200,1000', '20,50'),
+  // Units of extra CPU work per call (bench/reference, `x-bench-work`): at the first concurrency
+  // level, the reference also runs once with each, to show what per-call CPU the delay target allows.
+  WORK: list('WORK', '150,400,1100', ''),
   // Where the local D1 runs: `apart`, in a workerd process of its own, as in production where D1 is
   // not on the Worker's thread; `shared`, in Sluice's own workerd process, the way `wrangler dev` runs it.
   D1: env.D1 ?? 'apart',
@@ -77,6 +82,8 @@ if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=ap
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
 /** The re-encoded phase's extra path: the reference Worker relaying in JavaScript (bench/reference). */
 const JS_FLOOR = 'reference-js';
+/** The concurrency phase's extra paths: the reference doing `units` of CPU work per call (cfg.WORK). */
+const withWork = (units) => `reference+${units}`;
 const ADMIN_KEY = `bench-admin-${Math.random().toString(36).slice(2)}`;
 
 // ---------------------------------------------------------------- child processes
@@ -945,10 +952,18 @@ async function main() {
     for (const c of cfg.CONC) {
       const shape = { first: cfg.FIRST_MS, n: cfg.N, gap: concGap(c) };
       conc[c] = Object.fromEntries(targets.map((t) => [t.name, []]));
+      const worked =
+        c === cfg.CONC[0]
+          ? cfg.WORK.map((units) => ({
+              ...byName('reference'),
+              name: withWork(units),
+              headers: { 'x-bench-work': String(units) },
+            }))
+          : [];
       for (let round = 0; round < cfg.CONC_ROUNDS; round++) {
-        for (const t of rotate(targets, round)) {
+        for (const t of rotate([...targets, ...worked], round)) {
           console.error(`concurrency ${c} (${shape.n} chunks every ${shape.gap} ms), round ${round + 1}: ${t.name}`);
-          conc[c][t.name].push(await concurrentRound(t, c, shape));
+          (conc[c][t.name] ??= []).push(await concurrentRound(t, c, shape));
         }
       }
     }
@@ -1071,6 +1086,25 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   const d1CpuTotal = cpuOverPhases('d1_cpu_s');
   const small = levels[0];
   const big = levels.at(-1);
+  // The reference with extra CPU work per call (cfg.WORK), at the first concurrency level: how the
+  // delay there grows with per-call CPU alone, whoever spends it.
+  const workStats = cfg.WORK.filter((units) => conc[small]?.[withWork(units)]).map((units) => {
+    const s = roundStats(conc[small][withWork(units)]);
+    const ref = concStats[small].reference;
+    const extra =
+      s.cpu_us_per_chunk === null || ref.cpu_us_per_chunk === null ? null : s.cpu_us_per_chunk - ref.cpu_us_per_chunk;
+    return {
+      units,
+      extra_cpu_ms_per_call: extra === null ? null : (extra * cfg.N) / 1000,
+      chunk_p99: s.chunk_p99,
+      chunk_p99_ratio: ref.chunk_p99 ? s.chunk_p99 / ref.chunk_p99 : null,
+      steady_chunk_p99: s.steady_chunk_p99,
+      cpu_us_per_chunk: s.cpu_us_per_chunk,
+      completed: s.completed,
+      streams: s.streams,
+      errors: s.errors,
+    };
+  });
 
   // ---- the table
   const MiB = 1024 * 1024;
@@ -1197,6 +1231,14 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
       1,
     );
     d1Row('  local D1 process CPU per chunk (us)', s.sluice.d1_cpu_us_per_chunk, 1);
+    // In the reference's column: the same Worker with more CPU work per call.
+    for (const w of c === small ? workStats : [])
+      cellRow(
+        `  the reference with ${sgn(w.extra_cpu_ms_per_call)} ms of CPU a call: delay p99 (ms), ${f(w.chunk_p99_ratio)}x`,
+        'reference',
+        w.chunk_p99,
+        3,
+      );
     row(
       '  runtime RSS peak (MiB)',
       per((n) => (s[n].peak_rss === null ? null : s[n].peak_rss / MiB)),
@@ -1434,6 +1476,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     sluice_routes: diag,
     cpu_split: split,
     concurrency: concStats,
+    concurrency_per_call_work: workStats,
     cpu_us_per_chunk_all_concurrency: cpuTotal,
     d1_cpu_us_per_chunk_all_concurrency: d1CpuTotal.sluice,
     reencoded: recodeStats,

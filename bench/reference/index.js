@@ -4,6 +4,20 @@
 // With `x-bench-relay: js` it moves the body chunk by chunk in JavaScript instead (read, then write
 // into an IdentityTransformStream the client reads), still changing nothing. That is the least any
 // Worker pays to touch each chunk, so it is the floor of a Worker that must re-encode a stream.
+//
+// With `x-bench-work: N` it also does N fixed units of CPU work per call, once the upstream has
+// answered and while its stream is under way, the way a gateway's per-call work (admission, books)
+// runs while other calls stream. The concurrency phases use it to show how much per-call CPU the
+// 200-stream delay target leaves room for. A unit is a JSON round trip of a small chat request:
+// built-in work the compiler cannot drop, so it costs about the same from call to call.
+const WORK_UNIT = {
+  model: 'bench',
+  messages: Array.from({ length: 8 }, (_, i) => ({
+    role: i % 2 ? 'assistant' : 'user',
+    content: `${i} ${'x'.repeat(96)}`,
+  })),
+};
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
@@ -12,6 +26,8 @@ export default {
       headers: { 'content-type': 'application/json' },
       body: request.body,
     });
+    const units = Number(request.headers.get('x-bench-work') ?? 0);
+    if (units > 0) work(units);
     if (request.headers.get('x-bench-relay') !== 'js' || !upstream.body)
       return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
     const { readable, writable } = new IdentityTransformStream();
@@ -19,6 +35,12 @@ export default {
     return new Response(readable, { status: upstream.status, headers: upstream.headers });
   },
 };
+
+function work(units) {
+  let n = 0;
+  for (let i = 0; i < units; i++) n += JSON.parse(JSON.stringify(WORK_UNIT)).messages.length;
+  return n;
+}
 
 async function relayInJavaScript(body, writable) {
   const reader = body.getReader();
