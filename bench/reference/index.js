@@ -37,9 +37,7 @@ export default {
 };
 
 function work(units) {
-  let n = 0;
-  for (let i = 0; i < units; i++) n += JSON.parse(JSON.stringify(WORK_UNIT)).messages.length;
-  return n;
+  for (let i = 0; i < units; i++) JSON.parse(JSON.stringify(WORK_UNIT));
 }
 
 async function relayInJavaScript(body, writable) {
