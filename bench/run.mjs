@@ -4,7 +4,7 @@
 //   direct     the client talks to the upstream itself
 //   reference  bench/reference: a Worker that only forwards the upstream's body
 //   sluice     Sluice: key auth, job checks, credit hold, call bookkeeping
-//   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential phases only
+//   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential and re-encoded phases
 // Both Workers run from their production bundles (`wrangler deploy --dry-run`) in workerd through
 // Miniflare's API (bench/host.mjs), one workerd process each and no `wrangler dev` proxy in front.
 // The upstream (bench/upstream.mjs) and the client share one clock. See bench/README.md.
@@ -75,7 +75,7 @@ const cfg = {
 };
 if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
 // BASELINE_REV=<commit>: a second Sluice, built from that commit, joins the sequential phases
-// (warm-up, streams, non-streaming calls), interleaved with the others, so that a change is judged
+// (warm-up, streams, non-streaming calls) and the re-encoded rounds, interleaved with the others, so that a change is judged
 // against its baseline within one run instead of across runs, between which this machine drifts.
 const baselineRev = env.BASELINE_REV || null;
 if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
@@ -833,16 +833,19 @@ async function main() {
       { ...byName('reference'), ...RECODED[provider] },
       // The same Worker moving each chunk through JavaScript: what touching every chunk costs at all.
       { ...byName('reference'), ...RECODED[provider], name: JS_FLOOR, headers: { 'x-bench-relay': 'js' } },
-      {
-        ...byName('sluice'),
-        body: (shape) =>
-          JSON.stringify({
-            team_id: 'bench',
-            job_type: 'bench',
-            model: `bench-${provider}`,
-            messages: messages(shape),
-          }),
-      },
+      // Sluice, and its baseline when there is one (the same request: both share the bench team).
+      ...seqTargets
+        .filter((t) => t.name === 'sluice' || t.name === 'baseline')
+        .map((t) => ({
+          ...t,
+          body: (shape) =>
+            JSON.stringify({
+              team_id: 'bench',
+              job_type: 'bench',
+              model: `bench-${provider}`,
+              messages: messages(shape),
+            }),
+        })),
     ];
 
     // Every path must work before anything is measured.
@@ -992,7 +995,7 @@ async function main() {
 
     const runtimeLog = runtimeTrouble(host.log());
     const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog });
-    if (baselineApp) results.baseline = baselineReport(seq, calls);
+    if (baselineApp) results.baseline = baselineReport(seq, calls, recode);
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to bench/results.json`);
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
@@ -1488,8 +1491,8 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   };
 }
 
-/** BASELINE_REV: Sluice against its baseline in the same run, sequential phases only. */
-function baselineReport(seq, calls) {
+/** BASELINE_REV: Sluice against its baseline in the same run: the sequential and re-encoded phases. */
+function baselineReport(seq, calls, recode) {
   const names = ['baseline', 'sluice'];
   const measures = [
     ['TTFT p50 (ms)', (n) => pct(seq[n].ttft, 0.5), 3],
@@ -1505,6 +1508,14 @@ function baselineReport(seq, calls) {
       3,
     ],
     ['errors', (n) => seq[n].errors + calls[n].errors, 0],
+    ...Object.entries(recode).flatMap(([provider, byPath]) => {
+      const stats = (n) => (byPath[n] ? roundStats(byPath[n]) : null);
+      return [
+        [`${provider} re-encoded, runtime CPU per chunk (us)`, (n) => stats(n)?.cpu_us_per_chunk ?? null, 1],
+        [`${provider} re-encoded, per-chunk delay p99 (ms)`, (n) => stats(n)?.chunk_p99 ?? null, 1],
+        [`${provider} re-encoded, errors`, (n) => stats(n)?.errors ?? null, 0],
+      ];
+    }),
   ];
   const out = {
     baseline_rev: baselineRev,
@@ -1524,12 +1535,7 @@ function baselineReport(seq, calls) {
       m.difference === null ? '-' : `${m.difference >= 0 ? '+' : ''}${m.difference.toFixed(d)}`,
     ];
   });
-  const header = [
-    `sequential phases, same run`,
-    `baseline ${baselineRev}`,
-    `sluice ${out.sluice_rev}`,
-    'sluice-baseline',
-  ];
+  const header = [`same run`, `baseline ${baselineRev}`, `sluice ${out.sluice_rev}`, 'sluice-baseline'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   console.log(`\nagainst the baseline (BASELINE_REV)`);
