@@ -75,8 +75,9 @@ const cfg = {
 };
 if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
 // BASELINE_REV=<commit>: a second Sluice, built from that commit, joins the sequential phases
-// (warm-up, streams, non-streaming calls) and the re-encoded rounds, interleaved with the others, so that a change is judged
-// against its baseline within one run instead of across runs, between which this machine drifts.
+// (warm-up, streams, non-streaming calls) and the re-encoded rounds, interleaved with the others,
+// so that a change is judged against its baseline within one run instead of across runs, between
+// which this machine drifts.
 const baselineRev = env.BASELINE_REV || null;
 if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
