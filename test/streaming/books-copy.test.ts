@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BooksCopy, relayPump } from '../../src/streaming/relay';
+import { contentEvents } from '../support/fixtures';
 
 const enc = new TextEncoder();
-
-/** `n` OpenAI-format content chunks, the i-th (from `from`) saying `t<i> `. */
-function sse(n: number, from = 0): { bytes: Uint8Array; text: string } {
-  let body = '';
-  let text = '';
-  for (let i = from; i < from + n; i++) {
-    const token = `t${i} `;
-    text += token;
-    body += `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`;
-  }
-  return { bytes: enc.encode(body), text };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A byte stream the test feeds by hand, like a tee branch behind the client's. */
@@ -32,13 +20,13 @@ function branch() {
 describe("the books' copy of a relayed stream", () => {
   it('reads once per tick: what arrives between ticks waits, and is read in one go later', async () => {
     const { stream, controller } = branch();
-    const first = sse(1);
+    const first = contentEvents(1);
     controller.enqueue(first.bytes);
     const books = new BooksCopy(stream, new Uint8Array(0));
     books.start(60_000);
     await sleep(20);
     expect(books.reads).toBe(1);
-    const later = [sse(2, 1), sse(3, 3)];
+    const later = [contentEvents(2, 1), contentEvents(3, 3)];
     for (const part of later) controller.enqueue(part.bytes); // well before the next tick
     await sleep(50);
     expect(books.reads).toBe(1);
@@ -52,7 +40,7 @@ describe("the books' copy of a relayed stream", () => {
 
   it('reads a backlog into buffers that start at 8 KiB and double after each full read, up to 64 KiB', async () => {
     const { stream, controller } = branch();
-    const { bytes, text } = sse(1700);
+    const { bytes, text } = contentEvents(1700);
     const size = bytes.byteLength; // enqueuing transfers the buffer
     // Reads of 8, 16, 32, 64, 64 and 64 KiB hold 248 KiB; the first five only 184.
     expect(size).toBeGreaterThan(184 * 1024);
@@ -68,7 +56,7 @@ describe("the books' copy of a relayed stream", () => {
 
 describe('the books of a relayed stream whose client leaves at once', () => {
   it('keep the first chunk, written or not, and close the upstream', async () => {
-    const { bytes, text } = sse(3);
+    const { bytes, text } = contentEvents(3);
     let upstreamCancelled = false;
     // The whole answer in one chunk, then the connection lingers open.
     const upstream = new ReadableStream<Uint8Array>({

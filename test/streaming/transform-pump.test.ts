@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { transformPump } from '../../src/streaming/transform-pump';
 import { withoutUsageChunk } from '../../src/streaming/usage-filter';
+import { contentEvents } from '../support/fixtures';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const chunk = (i: number) =>
-  `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: `t${i} ` }, finish_reason: null }] })}\n\n`;
 
 /** An upstream of `n` chunks and `[DONE]` that hands one out per pull and counts the pulls. */
 function countedUpstream(n: number) {
@@ -15,7 +14,7 @@ function countedUpstream(n: number) {
     {
       pull(c) {
         if (counter.pulls > n) return c.close();
-        c.enqueue(enc.encode(counter.pulls < n ? chunk(counter.pulls) : 'data: [DONE]\n\n'));
+        c.enqueue(counter.pulls < n ? contentEvents(1, counter.pulls).bytes : enc.encode('data: [DONE]\n\n'));
         counter.pulls++;
       },
     },
@@ -56,9 +55,10 @@ describe('the transform stage', () => {
       text += dec.decode(value);
     }
     // Nothing was lost or reordered on the way.
-    expect(text).toBe(Array.from({ length: 50 }, (_, i) => chunk(i)).join('') + 'data: [DONE]\n\n');
+    const sent = contentEvents(50);
+    expect(text).toBe(dec.decode(sent.bytes) + 'data: [DONE]\n\n');
     const result = await outcome;
     expect(result.status).toBe('success');
-    expect(result.completion.content).toBe(Array.from({ length: 50 }, (_, i) => `t${i} `).join(''));
+    expect(result.completion.content).toBe(sent.text);
   });
 });

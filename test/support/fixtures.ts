@@ -29,6 +29,21 @@ export function answerEvents(model: string): string[] {
   ];
 }
 
+/**
+ * `n` OpenAI-format content events, the i-th (from `from`) saying `t<i> `: their bytes and the
+ * text they spell out. For the streaming stages' own tests, which feed bytes by hand.
+ */
+export function contentEvents(n: number, from = 0): { bytes: Uint8Array; text: string } {
+  let body = '';
+  let text = '';
+  for (let i = from; i < from + n; i++) {
+    const token = `t${i} `;
+    text += token;
+    body += `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`;
+  }
+  return { bytes: new TextEncoder().encode(body), text };
+}
+
 /** The `huge` scenario: 250 chunks of 11,500 UTF-8 bytes each (2.9 MB), 2- and 4-byte characters included. */
 export const HUGE_PIECE = 'Héllo wörld 🚀 '.repeat(500).padEnd(9_500, '.');
 export const HUGE_CHUNKS = 250;
