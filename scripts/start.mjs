@@ -39,6 +39,9 @@ const dev = spawn(
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
+    // Sluice reads nothing from `request.cf`, so wrangler need not fetch it from workers.cloudflare.com
+    // at start (offline, that fetch prints a DNS error's stack trace). Set it to true to get it back.
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env },
   },
 );
 const stop = () => {
