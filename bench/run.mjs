@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -79,6 +79,9 @@ if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or 
 // so that a change is judged against its baseline within one run instead of across runs, between
 // which this machine drifts.
 const baselineRev = env.BASELINE_REV || null;
+/** Where results.json, host.log and profiles go (BENCH_OUT, default bench/), so a test's run leaves a developer's own. */
+const outDir = resolve(env.BENCH_OUT || join(root, 'bench'));
+const outPath = (file) => relative(process.cwd(), join(outDir, file));
 if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
 /** The re-encoded phase's extra path: the reference Worker relaying in JavaScript (bench/reference). */
@@ -598,7 +601,7 @@ async function startProfiles(host) {
 }
 
 /**
- * PROFILE=1: CPU per request of every isolate, each busy isolate's profile written to bench/
+ * PROFILE=1: CPU per request of every isolate, each busy isolate's profile written to BENCH_OUT
  * (`sluice.cpuprofile` for Sluice's own, `sluice.d1-db.cpuprofile` for its D1 simulator...), and
  * the functions Sluice's own isolate spends most on.
  */
@@ -612,10 +615,10 @@ function reportProfiles(profiles, requests) {
     console.error(`  ${perRequest(summary.busy_ms)} ms  ${name.padEnd(9)} ${isolate}`);
     const own = isolate === `core:user:${name}`;
     const file = own ? `${name}.cpuprofile` : `${name}.${isolate.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`;
-    writeFileSync(join(root, 'bench', file), JSON.stringify(profile));
+    writeFileSync(join(outDir, file), JSON.stringify(profile));
     if (own && name === 'sluice') top = summary.top;
   }
-  console.error('sluice, top functions by self time (bench/sluice.cpuprofile):');
+  console.error(`sluice, top functions by self time (${outPath('sluice.cpuprofile')}):`);
   for (const t of top) console.error(`  ${perRequest(t.ms)} ms ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.fn}`);
 }
 
@@ -623,6 +626,7 @@ function reportProfiles(profiles, requests) {
 async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   scratch = tmp;
+  mkdirSync(outDir, { recursive: true });
   let upstream;
   let host;
   const wrangler = join(bin, 'wrangler');
@@ -997,13 +1001,13 @@ async function main() {
     const runtimeLog = runtimeTrouble(host.log());
     const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog });
     if (baselineApp) results.baseline = baselineReport(seq, calls, recode);
-    writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    console.log(`\nresults written to bench/results.json`);
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    console.log(`\nresults written to ${outPath('results.json')}`);
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
     return env.BENCH_STRICT === '1' && !results.targets.every((t) => t.met) ? 2 : 0;
   } finally {
     // Everything the Workers and workerd logged (errors and warnings included), for the run's record.
-    if (host) writeFileSync(join(root, 'bench', 'host.log'), host.log());
+    if (host) writeFileSync(join(outDir, 'host.log'), host.log());
     await stopHost(host);
     await upstream?.close().catch(() => {});
     killGroups('SIGKILL');
@@ -1460,7 +1464,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   target(
     'runtime log: no continuation canceled, no request hung or crossed (bench check)',
     Object.values(runtimeLog).every((n) => n === 0),
-    `${runtimeLog.canceled_continuations} continuations canceled, ${runtimeLog.hung_requests} requests hung, ${runtimeLog.cross_request_io} I/O across requests (bench/host.log)`,
+    `${runtimeLog.canceled_continuations} continuations canceled, ${runtimeLog.hung_requests} requests hung, ${runtimeLog.cross_request_io} I/O across requests (${outPath('host.log')})`,
   );
   console.log('\ntargets');
   const tw = Math.max(...targetsOut.map((t) => t.target.length));

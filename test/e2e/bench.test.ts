@@ -1,0 +1,123 @@
+/**
+ * `npm run bench` keeps working: one QUICK run, end to end, into a temporary directory. What it
+ * asserts is what makes the figures worth reading (every phase ran, every stream arrived whole
+ * and in order, the slow reader held the upstream back, the runtime log stayed clean), never
+ * the figures themselves, which mean little on a loaded machine.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+interface PathRun {
+  streams?: number;
+  requests?: number;
+  completed?: number;
+  errors: number;
+  last_error?: string | null;
+  error_samples?: string[];
+}
+
+interface SlowRun {
+  error: string | null;
+  done: boolean;
+  in_order: boolean;
+  chunks_received: number;
+  upstream_blocked_at_end: boolean;
+}
+
+interface Results {
+  config: { SEQ: number; CONC: number[]; RECODE: number; SLOW_CHUNKS: number };
+  sequential_streams: Record<string, PathRun>;
+  non_streaming: Record<string, PathRun>;
+  concurrency: Record<string, Record<string, PathRun>>;
+  reencoded: Record<string, Record<string, PathRun | null>>;
+  slow_reader: Record<string, SlowRun>;
+  runtime_log: Record<string, number>;
+  targets: { target: string; met: boolean; figure: string }[];
+}
+
+const PATHS = ['direct', 'reference', 'sluice'];
+const out = mkdtempSync(join(tmpdir(), 'sluice-bench-test-'));
+let results: Results;
+let stdout: string;
+
+beforeAll(async () => {
+  const run = await promisify(execFile)(process.execPath, ['bench/run.mjs'], {
+    env: { ...process.env, QUICK: '1', BENCH_OUT: out, BASELINE_REV: '', SLUICE_REV: '', PROFILE: '' },
+    timeout: 420_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  stdout = run.stdout;
+  results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+}, 450_000);
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('npm run bench (QUICK)', () => {
+  it('prints its table and every target of the benchmark, each with a figure', () => {
+    expect(stdout).toContain('sluice-ref');
+    const names = results.targets.map((t) => t.target);
+    for (const name of [
+      'TTFT sluice-ref p50',
+      'TTFT sluice-ref p99',
+      'per-chunk sluice-ref p50',
+      'per-chunk sluice-ref p99',
+      'CPU per chunk <= 2x',
+      'anthropic re-encoded',
+      'gemini re-encoded',
+      'concurrent p99 per-chunk delay',
+      'concurrent streams, zero errors',
+      'slow reader: memory flat',
+      'slow reader: upstream back-pressured',
+      'Worker code < 250 KiB',
+      'total upload < 3 MiB',
+    ])
+      expect(
+        names.some((n) => n.includes(name)),
+        name,
+      ).toBe(true);
+    for (const t of results.targets) expect(t.figure, t.target).toMatch(/\d/);
+  });
+
+  it('answers every sequential stream and call on every path, without an error', () => {
+    for (const phase of [results.sequential_streams, results.non_streaming])
+      for (const path of PATHS) {
+        expect(phase[path]!.requests, path).toBe(results.config.SEQ);
+        expect(phase[path]!.errors, `${path}: ${phase[path]!.last_error}`).toBe(0);
+      }
+  });
+
+  it('completes every concurrent stream, native and re-encoded, whole and in order', () => {
+    const levels = results.config.CONC.map(String);
+    expect(Object.keys(results.concurrency)).toEqual(levels);
+    for (const level of levels)
+      for (const path of PATHS) {
+        const run = results.concurrency[level]![path]!;
+        expect(run.streams, `${level} ${path}`).toBe(Number(level));
+        expect(run.completed, `${level} ${path}: ${run.error_samples?.join('; ')}`).toBe(run.streams);
+        expect(run.errors).toBe(0);
+      }
+    for (const provider of ['anthropic', 'gemini'])
+      for (const path of ['reference', 'sluice', 'reference-js']) {
+        const run = results.reencoded[provider]![path]!;
+        expect(run.streams, `${provider} ${path}`).toBe(results.config.RECODE);
+        expect(run.completed, `${provider} ${path}: ${run.error_samples?.join('; ')}`).toBe(run.streams);
+      }
+  });
+
+  it('holds the upstream back behind a slow reader, then delivers every chunk in order', () => {
+    for (const path of PATHS) {
+      const slow = results.slow_reader[path]!;
+      expect(slow.error, path).toBeNull();
+      expect(slow.upstream_blocked_at_end, path).toBe(true);
+      expect(slow).toMatchObject({ done: true, in_order: true, chunks_received: results.config.SLOW_CHUNKS });
+    }
+  });
+
+  it('leaves a runtime log with no canceled continuation, hung request or I/O across requests', () => {
+    expect(results.runtime_log).toEqual({ canceled_continuations: 0, hung_requests: 0, cross_request_io: 0 });
+  });
+});
