@@ -79,10 +79,11 @@ if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or 
 // so that a change is judged against its baseline within one run instead of across runs, between
 // which this machine drifts.
 const baselineRev = env.BASELINE_REV || null;
-/** Where results.json, host.log and profiles go (BENCH_OUT, default bench/), so a test's run leaves a developer's own. */
+if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
+// Where results.json, host.log and profiles go (BENCH_OUT, default bench/): a test's run leaves a
+// developer's own results alone.
 const outDir = resolve(env.BENCH_OUT || join(root, 'bench'));
 const outPath = (file) => relative(process.cwd(), join(outDir, file));
-if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
 const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
 /** The re-encoded phase's extra path: the reference Worker relaying in JavaScript (bench/reference). */
 const JS_FLOOR = 'reference-js';
