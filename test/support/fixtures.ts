@@ -39,7 +39,7 @@ export function contentEvents(n: number, from = 0): { bytes: Uint8Array; text: s
   for (let i = from; i < from + n; i++) {
     const token = `t${i} `;
     text += token;
-    body += `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`;
+    body += `data: ${chunk('m', { content: token })}\n\n`;
   }
   return { bytes: new TextEncoder().encode(body), text };
 }
