@@ -57,6 +57,8 @@ const cfg = {
   WARMUP: num('WARMUP', 20, 3), // requests per path before measuring
   DIAG: num('DIAG', 50, 10), // requests per probe of Sluice's own routes
   SPLIT: num('SPLIT', 50, 10), // sequential streams per size (20 and 220 chunks) for the CPU split
+  CALL_ROUNDS: num('CALL_ROUNDS', 8, 2), // rounds of short streams for the CPU per call, Workers taking turns
+  CALL_STREAMS: num('CALL_STREAMS', 500, 50), // short streams per Worker per round, four at a time
   CONC: list('CONC', '200,1000', '20,50'),
   // Units of extra CPU work per call (bench/reference, `x-bench-work`): at the first concurrency
   // level, the reference also runs once with each, to show what per-call CPU the delay target allows.
@@ -75,9 +77,9 @@ const cfg = {
 };
 if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
 // BASELINE_REV=<commit>: a second Sluice, built from that commit, joins the sequential phases
-// (warm-up, streams, non-streaming calls) and the re-encoded rounds, interleaved with the others,
-// so that a change is judged against its baseline within one run instead of across runs, between
-// which this machine drifts.
+// (warm-up, streams, non-streaming calls), the CPU per call and the re-encoded rounds, interleaved
+// with the others, so that a change is judged against its baseline within one run instead of
+// across runs, between which this machine drifts.
 const baselineRev = env.BASELINE_REV || null;
 if (baselineRev && cfg.D1 !== 'apart') throw new Error('BASELINE_REV needs D1=apart: both Sluices use one local D1');
 // Where results.json, host.log and profiles go (BENCH_OUT, default bench/): a test's run leaves a
@@ -954,6 +956,8 @@ async function main() {
       };
     }
 
+    const perCall = await cpuPerCall(seqTargets.filter((t) => t.pids.length));
+
     await sleep(1000);
     const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
 
@@ -1000,8 +1004,21 @@ async function main() {
     }
 
     const runtimeLog = runtimeTrouble(host.log());
-    const results = report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog });
-    if (baselineApp) results.baseline = baselineReport(seq, calls, recode);
+    const results = report({
+      targets,
+      seq,
+      calls,
+      diag,
+      split,
+      perCall,
+      idleRss,
+      conc,
+      recode,
+      slow,
+      bundle,
+      runtimeLog,
+    });
+    if (baselineApp) results.baseline = baselineReport(seq, calls, perCall, recode);
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to ${outPath('results.json')}`);
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).
@@ -1059,7 +1076,7 @@ function runtimeTrouble(log) {
   };
 }
 
-function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow, bundle, runtimeLog }) {
+function report({ targets, seq, calls, diag, split, perCall, idleRss, conc, recode, slow, bundle, runtimeLog }) {
   const names = targets.map((t) => t.name);
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
@@ -1265,6 +1282,11 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   row(
     '  CPU split: per call, the rest (ms)',
     per((n) => split[n]?.per_call_ms ?? null),
+  );
+  row(
+    `  CPU per short stream (${SHORT_STREAM.n} chunks), ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} (ms)`,
+    per((n) => perCall[n]?.cpu_ms_per_stream ?? null),
+    3,
   );
   row(
     '  RSS idle (MiB)',
@@ -1484,6 +1506,7 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
     },
     sluice_routes: diag,
     cpu_split: split,
+    cpu_per_call: perCall,
     concurrency: concStats,
     concurrency_per_call_work: workStats,
     cpu_us_per_chunk_all_concurrency: cpuTotal,
@@ -1497,8 +1520,42 @@ function report({ targets, seq, calls, diag, split, idleRss, conc, recode, slow,
   };
 }
 
+/** The short stream whose CPU stands for a call's fixed cost: three chunks, 1 ms apart. */
+const SHORT_STREAM = { first: 1, n: 3, gap: 1 };
+
+/**
+ * Runtime CPU per call, measured directly: many short streams, four at a time, in rounds in which
+ * the Workers take turns (the order reversed every other round), so the machine's drift reaches
+ * each alike. The CPU split's per-call figure is extrapolated from two lengths and coarse (its
+ * Sluice-minus-reference spans 1.5 ms over full runs); this one is fine enough to tell one Sluice's
+ * per-call work from another's (BASELINE_REV). See bench/README.md for its measured noise.
+ */
+async function cpuPerCall(targets) {
+  const streams = cfg.CALL_ROUNDS * cfg.CALL_STREAMS;
+  if (!streams) return {};
+  console.error(`CPU per call: ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} short streams per Worker`);
+  const cpuS = Object.fromEntries(targets.map((t) => [t.name, 0]));
+  for (let round = 0; round < cfg.CALL_ROUNDS; round++) {
+    for (const t of round % 2 ? [...targets].reverse() : targets) {
+      const before = await cpuWhenIdle(t.pids);
+      let started = 0;
+      const worker = async () => {
+        while (started++ < cfg.CALL_STREAMS) {
+          const r = await streamOnce(t, SHORT_STREAM, { agent: t.agent, timeoutMs: 15_000 });
+          if (!r.ok) throw new Error(`CPU per call, ${t.name}: ${r.error}`);
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      cpuS[t.name] += (await cpuWhenIdle(t.pids)) - before;
+    }
+  }
+  return Object.fromEntries(
+    targets.map((t) => [t.name, { streams, cpu_ms_per_stream: (cpuS[t.name] * 1000) / streams }]),
+  );
+}
+
 /** BASELINE_REV: Sluice against its baseline in the same run: the sequential and re-encoded phases. */
-function baselineReport(seq, calls, recode) {
+function baselineReport(seq, calls, perCall, recode) {
   const names = ['baseline', 'sluice'];
   const measures = [
     ['TTFT p50 (ms)', (n) => pct(seq[n].ttft, 0.5), 3],
@@ -1513,6 +1570,7 @@ function baselineReport(seq, calls, recode) {
       (n) => (calls.cpu[n] === null ? null : (calls.cpu[n] * 1000) / cfg.SEQ),
       3,
     ],
+    ['runtime CPU per short stream (ms)', (n) => perCall[n]?.cpu_ms_per_stream ?? null, 3],
     ['errors', (n) => seq[n].errors + calls[n].errors, 0],
     ...Object.entries(recode).flatMap(([provider, byPath]) => {
       const stats = (n) => (byPath[n] ? roundStats(byPath[n]) : null);

@@ -29,9 +29,17 @@ interface SlowRun {
 }
 
 interface Results {
-  config: { SEQ: number; CONC: number[]; RECODE: number; SLOW_CHUNKS: number };
+  config: {
+    SEQ: number;
+    CONC: number[];
+    RECODE: number;
+    SLOW_CHUNKS: number;
+    CALL_ROUNDS: number;
+    CALL_STREAMS: number;
+  };
   sequential_streams: Record<string, PathRun>;
   non_streaming: Record<string, PathRun>;
+  cpu_per_call: Record<string, { streams: number; cpu_ms_per_stream: number }>;
   concurrency: Record<string, Record<string, PathRun>>;
   reencoded: Record<string, Record<string, PathRun | null>>;
   slow_reader: Record<string, SlowRun>;
@@ -88,6 +96,16 @@ describe('npm run bench (QUICK)', () => {
         expect(phase[path]!.requests, path).toBe(results.config.SEQ);
         expect(phase[path]!.errors, `${path}: ${phase[path]!.last_error}`).toBe(0);
       }
+  });
+
+  it('measures the CPU per call of the reference and Sluice over every short stream', () => {
+    const { CALL_ROUNDS, CALL_STREAMS } = results.config;
+    expect(Object.keys(results.cpu_per_call).sort()).toEqual(['reference', 'sluice']);
+    for (const path of ['reference', 'sluice']) {
+      const run = results.cpu_per_call[path]!;
+      expect(run.streams, path).toBe(CALL_ROUNDS * CALL_STREAMS);
+      expect(run.cpu_ms_per_stream, path).toBeGreaterThan(0);
+    }
   });
 
   it('completes every concurrent stream, native and re-encoded, whole and in order', () => {
