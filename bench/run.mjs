@@ -1525,10 +1525,11 @@ const SHORT_STREAM = { first: 1, n: 3, gap: 1 };
 
 /**
  * Runtime CPU per call, measured directly: many short streams, four at a time, in rounds in which
- * the Workers take turns (the order reversed every other round), so the machine's drift reaches
- * each alike. The CPU split's per-call figure is extrapolated from two lengths and coarse (its
- * Sluice-minus-reference spans 1.5 ms over full runs); this one is fine enough to tell one Sluice's
- * per-call work from another's (BASELINE_REV). See bench/README.md for its measured noise.
+ * the Workers take turns (the order rotated every round, as in the other phases), so the machine's
+ * drift reaches each alike. The CPU split's per-call figure is extrapolated from two lengths and
+ * coarse (its Sluice-minus-reference spans 1.5 ms over full runs); this one is fine enough to tell
+ * one Sluice's per-call work from another's (BASELINE_REV). See bench/README.md for its measured
+ * noise.
  */
 async function cpuPerCall(targets) {
   const streams = cfg.CALL_ROUNDS * cfg.CALL_STREAMS;
@@ -1536,7 +1537,7 @@ async function cpuPerCall(targets) {
   console.error(`CPU per call: ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} short streams per Worker`);
   const cpuS = Object.fromEntries(targets.map((t) => [t.name, 0]));
   for (let round = 0; round < cfg.CALL_ROUNDS; round++) {
-    for (const t of round % 2 ? [...targets].reverse() : targets) {
+    for (const t of rotate(targets, round)) {
       const before = await cpuWhenIdle(t.pids);
       let started = 0;
       const worker = async () => {
