@@ -1522,11 +1522,13 @@ function report({ targets, seq, calls, diag, split, perCall, idleRss, conc, reco
 
 /** The short stream whose CPU stands for a call's fixed cost: three chunks, 1 ms apart. */
 const SHORT_STREAM = { first: 1, n: 3, gap: 1 };
+/** Short streams a Worker serves at once in the CPU per call phase. */
+const CALL_CONCURRENCY = 4;
 
 /**
- * Runtime CPU per call, measured directly: many short streams, four at a time, in rounds in which
- * the Workers take turns (the order rotated every round, as in the other phases), so the machine's
- * drift reaches each alike. The CPU split's per-call figure is extrapolated from two lengths and
+ * Runtime CPU per call, measured directly: many short streams, CALL_CONCURRENCY at a time, in
+ * rounds in which the Workers take turns (the order rotated every round, as in the other phases),
+ * so the machine's drift reaches each alike. The CPU split's per-call figure is extrapolated from two lengths and
  * coarse (its Sluice-minus-reference spans 1.5 ms over full runs); this one is fine enough to tell
  * one Sluice's per-call work from another's (BASELINE_REV). See bench/README.md for its measured
  * noise.
@@ -1546,7 +1548,7 @@ async function cpuPerCall(targets) {
           if (!r.ok) throw new Error(`CPU per call, ${t.name}: ${r.error}`);
         }
       };
-      await Promise.all([worker(), worker(), worker(), worker()]);
+      await Promise.all(Array.from({ length: CALL_CONCURRENCY }, worker));
       cpuS[t.name] += (await cpuWhenIdle(t.pids)) - before;
     }
   }
