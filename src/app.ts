@@ -2,8 +2,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { ConfigError, configOf } from './config';
 import { dbFor } from './db/client';
-import type { AppEnv } from './env';
+import type { AppEnv } from './http/context';
 import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors';
 import { admin } from './routes/admin';
 import { registerDocs } from './routes/docs';
@@ -32,6 +33,7 @@ export function createApp() {
 
   app.use('*', requestId({ headerName: 'x-request-id' }));
   app.use('*', async (c, next) => {
+    c.set('config', configOf(c.env));
     c.set('db', dbFor(c.env.DB));
     await next();
   });
@@ -64,7 +66,13 @@ export function createApp() {
   app.onError((err, c) => {
     let apiErr: ApiError;
     if (err instanceof ApiError) apiErr = err;
-    else if (err instanceof HTTPException && err.status < 500) {
+    else if (err instanceof ConfigError) {
+      // The operator's mistake, named so they can fix it; no secret's value is in the message.
+      console.error(
+        JSON.stringify({ msg: 'invalid configuration', request_id: c.get('requestId'), error: err.message }),
+      );
+      apiErr = new ApiError(500, 'api_error', 'invalid_configuration', err.message);
+    } else if (err instanceof HTTPException && err.status < 500) {
       // Hono's own 4xx (e.g. malformed JSON from the validator) in our shape.
       apiErr = new ApiError(
         err.status,

@@ -2,10 +2,12 @@
  * Cron triggers (wrangler.toml `[triggers]`). Each schedule calls the same services the
  * routes use; both jobs are idempotent, so a retried or overlapping run is harmless.
  */
+import { configOf } from './config';
 import { dbFor } from './db/client';
-import type { Db, Env } from './env';
-import { expireStaleJobs, jobTtlSeconds, sweepStale } from './services/expiry';
-import { lowCreditDefault, previousUtcDay, writeDailyReports } from './services/reports';
+import type { Db } from './db/client';
+import type { Env } from './env';
+import { expireStaleJobs, sweepStale } from './services/expiry';
+import { previousUtcDay, writeDailyReports } from './services/reports';
 
 export const CRON_DAILY_REPORT = '5 0 * * *';
 export const CRON_EXPIRE_JOBS = '*/10 * * * *';
@@ -13,13 +15,16 @@ export const CRON_EXPIRE_JOBS = '*/10 * * * *';
 /** Yesterday's (UTC) credit report for every team. */
 export async function runDailyReports(db: Db, env: Env, scheduledTime: number) {
   const day = previousUtcDay(scheduledTime);
-  const result = await writeDailyReports(db, day, { now: Date.now(), lowCreditDefault: lowCreditDefault(env) });
+  const result = await writeDailyReports(db, day, {
+    now: Date.now(),
+    lowCreditDefault: configOf(env).lowCreditThreshold,
+  });
   return { task: 'daily_report', day, ...result };
 }
 
 /** Fails jobs left open longer than `JOB_TTL` and releases their credit; sweeps what dead isolates left. */
 export async function runJobExpiry(db: Db, env: Env, scheduledTime: number) {
-  const opts = { now: scheduledTime, ttlSeconds: jobTtlSeconds(env) };
+  const opts = { now: scheduledTime, ttlSeconds: configOf(env).jobTtlSeconds };
   const result = await expireStaleJobs(db, opts);
   const swept = await sweepStale(db, opts);
   return { task: 'job_expiry', ...result, swept };

@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, expect, it } from 'vitest';
 import * as schema from '../src/db/schema';
-import type { Db } from '../src/env';
+import type { Db } from '../src/db/client';
 import worker from '../src/index';
 import { expireStaleJobs } from '../src/services/expiry';
 import { books, setupTeam } from './support/api';

@@ -12,7 +12,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { fixedStmt, namedSql, prepareNamed, stmt } from '../db/raw';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { newId } from '../lib/crypto';
 
 const INSERT_HOLD = 'INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)';

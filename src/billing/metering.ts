@@ -1,5 +1,5 @@
 import type { BudgetMode, Model, Team } from '../db/schema';
-import type { Usage } from '../streaming/chunks';
+import type { Usage } from '../core/completion';
 import { costUsd } from './pricing';
 
 /** Output tokens assumed for a hold when the request sets no `max_tokens`. */

@@ -1,4 +1,4 @@
-import type { Usage } from '../streaming/chunks';
+import type { Usage } from '../core/completion';
 
 export interface Prices {
   inputPricePerMtok: number;

@@ -1,6 +1,6 @@
 import { contentText } from '../providers/content';
 import type { ChatParams } from '../schemas/chat';
-import type { Completion, Usage } from '../streaming/chunks';
+import type { Completion, Usage } from '../core/completion';
 
 import { loadTokenizer } from '../tokenizer';
 

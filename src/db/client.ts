@@ -1,6 +1,7 @@
-import { drizzle } from 'drizzle-orm/d1';
-import type { Db } from '../env';
+import { type DrizzleD1Database, drizzle } from 'drizzle-orm/d1';
 import * as schema from './schema';
+
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
 
 const clients = new WeakMap<D1Database, Db>();
 

@@ -1,5 +1,5 @@
 import { SQL, StringChunk, sql } from 'drizzle-orm';
-import type { Db } from '../env';
+import type { Db } from './client';
 
 /**
  * A raw SQL statement that can join `db.batch([...])`. drizzle's `db.run(sql)` works on its

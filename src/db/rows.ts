@@ -1,5 +1,5 @@
 import { type InferSelectModel, type Table, getTableColumns, getTableName } from 'drizzle-orm';
-import type { Db } from '../env';
+import type { Db } from './client';
 
 /**
  * Rows of several tables in ONE statement. A D1 batch hands rows back as objects keyed by

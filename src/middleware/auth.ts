@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/context';
 import { unauthorized } from '../errors';
 import { hashKey, secretsEqual } from '../lib/crypto';
 
@@ -17,7 +17,7 @@ export const virtualKey = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Operator routes: `X-Admin-Key` must equal `ADMIN_API_KEY` (constant time). No key configured: no access. */
 export const adminKey = createMiddleware<AppEnv>(async (c, next) => {
-  const expected = c.env.ADMIN_API_KEY;
+  const expected = c.var.config.adminApiKey;
   const given = c.req.header('x-admin-key');
   if (!expected || !given || !(await secretsEqual(given, expected)))
     throw unauthorized('Missing or invalid X-Admin-Key', 'invalid_admin_key');

@@ -1,11 +1,12 @@
-import type { Env } from '../env';
+import type { Config } from '../config';
 import type { ChatParams, Message } from '../schemas/chat';
-import type { FinishReason } from '../streaming/chunks';
+import type { FinishReason } from '../core/completion';
 import { ChunkEmitter, nowSeconds, sseTranscoder } from '../streaming/transcode';
 import { contentText, parseDataUrl } from './content';
-import type { Provider, Target, TranscodeOptions, Transcoder } from './types';
+import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
+import { baseUrlOf } from './base-url';
+import type { Provider, Target } from './types';
 
-const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const API_VERSION = '2023-06-01';
 /** Anthropic requires `max_tokens`; OpenAI callers usually leave it out. */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -242,14 +243,15 @@ export function createAnthropicTranscoder(
  */
 export const anthropic: Provider = {
   name: 'anthropic',
-  send(target: Target, params: ChatParams, env: Env, signal: AbortSignal) {
-    const base = (target.baseUrl ?? env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
+    const access = config.providers.anthropic;
+    const base = baseUrlOf(target, access);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'text/event-stream',
       'anthropic-version': API_VERSION,
     };
-    if (env.ANTHROPIC_API_KEY) headers['x-api-key'] = env.ANTHROPIC_API_KEY;
+    if (access.apiKey) headers['x-api-key'] = access.apiKey;
     return fetch(`${base}/v1/messages`, {
       method: 'POST',
       headers,

@@ -1,11 +1,12 @@
-import type { Env } from '../env';
+import type { Config } from '../config';
 import type { ChatParams, Message } from '../schemas/chat';
-import type { FinishReason, ToolCallDelta } from '../streaming/chunks';
+import type { ToolCallDelta } from '../core/chat-chunk';
+import type { FinishReason } from '../core/completion';
 import { ChunkEmitter, type Delta, nowSeconds, sseTranscoder } from '../streaming/transcode';
 import { contentText, parseDataUrl } from './content';
-import type { Provider, Target, TranscodeOptions, Transcoder } from './types';
-
-const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
+import { baseUrlOf } from './base-url';
+import type { Provider, Target } from './types';
 
 type Part =
   | { text: string }
@@ -235,10 +236,11 @@ export function createGeminiTranscoder(model: string, created = nowSeconds(), op
  */
 export const gemini: Provider = {
   name: 'gemini',
-  send(target: Target, params: ChatParams, env: Env, signal: AbortSignal) {
-    const base = (target.baseUrl ?? env.GEMINI_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
+    const access = config.providers.gemini;
+    const base = baseUrlOf(target, access);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    if (env.GEMINI_API_KEY) headers['x-goog-api-key'] = env.GEMINI_API_KEY;
+    if (access.apiKey) headers['x-goog-api-key'] = access.apiKey;
     return fetch(`${base}/v1beta/models/${target.upstreamModel}:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers,

@@ -1,11 +1,10 @@
-import type { Env } from '../env';
+import type { Config } from '../config';
 import type { ChatParams } from '../schemas/chat';
-import type { ChatCompletionChunk, FinishReason } from '../streaming/chunks';
-import { DONE, encodeData } from '../streaming/sse';
+import type { ChatCompletionChunk } from '../core/chat-chunk';
+import type { FinishReason } from '../core/completion';
+import { DONE, encodeData } from '../streaming/sse/encode';
 import { contentText } from './content';
 import type { Provider, Target } from './types';
-
-const DEFAULT_DELAY_MS = 20;
 
 /** A deterministic reply: the same messages always produce the same tokens. */
 export function mockReply(params: ChatParams): { tokens: string[]; finishReason: FinishReason; promptTokens: number } {
@@ -35,8 +34,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export const mock: Provider = {
   name: 'mock',
-  async send(target: Target, params: ChatParams, env: Env, signal: AbortSignal) {
-    const delay = Number(env.MOCK_TOKEN_DELAY_MS ?? DEFAULT_DELAY_MS);
+  async send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
+    const delay = config.mockTokenDelayMs;
     const { tokens, finishReason, promptTokens } = mockReply(params);
     const id = `chatcmpl-mock${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;
     const created = Math.floor(Date.now() / 1000);

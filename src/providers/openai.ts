@@ -1,8 +1,7 @@
-import type { Env } from '../env';
+import type { Config } from '../config';
 import type { ChatParams } from '../schemas/chat';
+import { baseUrlOf } from './base-url';
 import type { Provider, Target } from './types';
-
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
 /** The request body every OpenAI-compatible server understands, usage always requested. */
 export function openAIRequestBody(target: Target, params: ChatParams) {
@@ -29,10 +28,11 @@ export function openAIRequestBody(target: Target, params: ChatParams) {
  */
 export const openai: Provider = {
   name: 'openai',
-  send(target: Target, params: ChatParams, env: Env, signal: AbortSignal) {
-    const base = (target.baseUrl ?? env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
+    const access = config.providers.openai;
+    const base = baseUrlOf(target, access);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    if (env.OPENAI_API_KEY) headers.authorization = `Bearer ${env.OPENAI_API_KEY}`;
+    if (access.apiKey) headers.authorization = `Bearer ${access.apiKey}`;
     return fetch(`${base}/chat/completions`, {
       method: 'POST',
       headers,

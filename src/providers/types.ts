@@ -1,6 +1,6 @@
-import type { Env } from '../env';
+import type { Config } from '../config';
 import type { ChatParams } from '../schemas/chat';
-import type { Completion } from '../streaming/chunks';
+import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
 
 /** Where a call goes: one row of the model catalog, resolved. */
 export interface Target {
@@ -11,31 +11,13 @@ export interface Target {
 }
 
 /**
- * Turns upstream bytes in a provider's own wire format into OpenAI `chat.completion.chunk`
- * SSE bytes. Stateful (one per stream); `flush` emits whatever the end of the stream implies.
- * `result` is the completion the emitted chunks spell out (text, tool calls, finish reason,
- * usage, whether the provider's terminal event came, any provider error), so the pump does
- * not parse its own output again.
- */
-export interface TranscodeOptions {
-  /** Whether the client gets the final usage chunk (the completion keeps the usage either way). */
-  includeUsage?: boolean;
-}
-
-export interface Transcoder {
-  push(bytes: Uint8Array): Uint8Array | null;
-  flush(): Uint8Array | null;
-  result(): Completion;
-}
-
-/**
  * One LLM provider behind one interface. Adding a provider means adding one file that
  * exports one of these and one line in `registry.ts`.
  */
 export interface Provider {
   readonly name: string;
   /** Sends the streaming request upstream. The response body is SSE in the provider's format. */
-  send(target: Target, params: ChatParams, env: Env, signal: AbortSignal): Promise<Response>;
+  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal): Promise<Response>;
   /**
    * For providers that do not speak OpenAI's chunk format, a fresh transcoder per stream.
    * Absent means the upstream bytes are forwarded untouched.

@@ -4,8 +4,8 @@ import { stmt } from '../db/raw';
 import { type ApiKey, apiKeys } from '../db/schema';
 import { badRequest, conflict, notFound } from '../errors';
 import { generateKey, hashKey, keyPrefix, newId } from '../lib/crypto';
-import { adminAuth, json, jsonBody } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { adminAuth, json, jsonBody } from '../http/openapi';
+import { createRouter } from '../http/router';
 import {
   CreateKeyBody,
   CreateKeyResponse,

@@ -2,10 +2,10 @@ import { createRoute } from '@hono/zod-openapi';
 import { asc, eq, sql } from 'drizzle-orm';
 import { stmt } from '../db/raw';
 import { type Model, models } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { badRequest, conflict, notFound } from '../errors';
-import { adminAuth, json, jsonBody } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { adminAuth, json, jsonBody } from '../http/openapi';
+import { createRouter } from '../http/router';
 import {
   CreateModelBody,
   DeletedModelResponse,
@@ -201,7 +201,7 @@ adminModels.openapi(
   async (c) => {
     const { alias } = c.req.valid('param');
     const db = c.var.db;
-    if (alias === (c.env.DEFAULT_MODEL ?? 'mock'))
+    if (alias === c.var.config.defaultModel)
       throw conflict(`'${alias}' is the DEFAULT_MODEL; change DEFAULT_MODEL first`, 'model_is_default');
     const referencedBy = sql`SELECT m.alias FROM models m, json_each(m.fallbacks) f
       WHERE f.value = ${alias} AND m.alias != ${alias}`;

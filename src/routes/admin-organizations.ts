@@ -3,8 +3,8 @@ import { asc, count, eq, gt, sql } from 'drizzle-orm';
 import { stmt } from '../db/raw';
 import { type Organization, organizations, teams } from '../db/schema';
 import { conflict, notFound } from '../errors';
-import { adminAuth, json, jsonBody } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { adminAuth, json, jsonBody } from '../http/openapi';
+import { createRouter } from '../http/router';
 import {
   CreateOrganizationBody,
   OrganizationIdParam,

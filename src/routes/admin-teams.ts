@@ -3,10 +3,10 @@ import { and, asc, count, desc, eq, gt, gte, lt, or, sql } from 'drizzle-orm';
 import { moveCredits } from '../billing/credits';
 import { stmt } from '../db/raw';
 import { creditHolds, creditLedger, jobs, models, organizations, type Team, teams } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { badRequest, conflict, notFound } from '../errors';
-import { adminAuth, json, jsonBody } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { adminAuth, json, jsonBody } from '../http/openapi';
+import { createRouter } from '../http/router';
 import {
   AddCreditsBody,
   CreateTeamBody,
@@ -23,7 +23,7 @@ import {
 import { ErrorResponse, TeamIdParam } from '../schemas/jobs';
 import { decodeCursor, paginate } from '../schemas/pagination';
 import { selectTeam } from '../services/jobs';
-import { DAY_MS, dayStart, lowCreditDefault, selectLowCreditTeams } from '../services/reports';
+import { DAY_MS, dayStart, selectLowCreditTeams } from '../services/reports';
 
 export const adminTeams = createRouter();
 
@@ -408,7 +408,7 @@ adminTeams.openapi(
     responses: { 200: json(LowCreditsResponse, 'Teams low on credits'), 401: errors[401] },
   }),
   async (c) => {
-    const rows = await selectLowCreditTeams(c.var.db, lowCreditDefault(c.env));
+    const rows = await selectLowCreditTeams(c.var.db, c.var.config.lowCreditThreshold);
     return c.json(
       {
         data: rows.map((r) => ({

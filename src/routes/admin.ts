@@ -1,4 +1,4 @@
-import { createRouter } from '../lib/router';
+import { createRouter } from '../http/router';
 import { adminKey } from '../middleware/auth';
 import { adminKeys } from './admin-keys';
 import { adminModels } from './admin-models';

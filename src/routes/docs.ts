@@ -3,7 +3,7 @@
  * from that document: no CDN, no script, so it works offline and under a strict CSP.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/context';
 
 type App = OpenAPIHono<AppEnv>;
 type Doc = ReturnType<App['getOpenAPI31Document']>;

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { json } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { json } from '../http/openapi';
+import { createRouter } from '../http/router';
 
 export const health = createRouter();
 

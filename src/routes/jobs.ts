@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, bearerAuth, json, jsonBody, sseResponse } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { errorResponses, bearerAuth, json, jsonBody, sseResponse } from '../http/openapi';
+import { createRouter } from '../http/router';
 import { virtualKey } from '../middleware/auth';
 import {
   CallBody,
@@ -19,7 +19,7 @@ import type { ChatParams } from '../schemas/chat';
 import type { AdmissionRequest } from '../services/admission';
 import { type CallDeps, collectCall, modelAlias, streamCall } from '../services/calls';
 import { newId } from '../lib/crypto';
-import type { Usage } from '../streaming/chunks';
+import type { Usage } from '../core/completion';
 import type { z } from '@hono/zod-openapi';
 import { settled } from '../services/inflight';
 import {
@@ -35,9 +35,9 @@ import {
   summarizeCosts,
 } from '../services/jobs';
 import { requirePrincipal, selectPrincipal } from '../services/principal';
-import type { PumpOutcome } from '../streaming/pump';
+import type { PumpOutcome } from '../streaming/pump/types';
 import type { Context } from 'hono';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/context';
 import type { Job, Model } from '../db/schema';
 
 export const jobsApi = createRouter();
@@ -62,7 +62,7 @@ function pickParams(body: ChatParams): ChatParams {
 
 const deps = (c: Context<AppEnv>): CallDeps => ({
   db: c.var.db,
-  env: c.env,
+  config: c.var.config,
   executionCtx: c.executionCtx,
   requestSignal: c.req.raw.signal,
 });
@@ -71,7 +71,7 @@ const deps = (c: Context<AppEnv>): CallDeps => ({
 function withNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>): AdmissionRequest {
   return {
     keyHash: c.var.keyHash,
-    alias: modelAlias(body, c.env),
+    alias: modelAlias(body, c.var.config),
     params: pickParams(body),
     now: Date.now(),
     newJob: {
@@ -87,7 +87,7 @@ function withNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>)
 /** A call on an existing job. */
 const onJob = (c: Context<AppEnv>, jobId: string, body: ChatParams): AdmissionRequest => ({
   keyHash: c.var.keyHash,
-  alias: modelAlias(body, c.env),
+  alias: modelAlias(body, c.var.config),
   params: pickParams(body),
   now: Date.now(),
   jobId,

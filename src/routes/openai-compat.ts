@@ -1,8 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { asc, eq } from 'drizzle-orm';
 import { models } from '../db/schema';
-import { bearerAuth, errorResponses, json, jsonBody, sseResponse } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { bearerAuth, errorResponses, json, jsonBody, sseResponse } from '../http/openapi';
+import { createRouter } from '../http/router';
 import { virtualKey } from '../middleware/auth';
 import { ErrorResponse } from '../schemas/jobs';
 import { ChatCompletion, ChatCompletionRequest, ModelList } from '../schemas/openai';
@@ -62,7 +62,7 @@ openaiCompat.openapi(
       now: Date.now(),
       newJob: { id: newId('job'), teamId: null, jobType: 'chat.completion', userId: body.user ?? null, metadata: null },
     };
-    const deps = { db: c.var.db, env: c.env, executionCtx: c.executionCtx, requestSignal: c.req.raw.signal };
+    const deps = { db: c.var.db, config: c.var.config, executionCtx: c.executionCtx, requestSignal: c.req.raw.signal };
     const opts = { autoComplete: true, includeUsage: body.stream_options?.include_usage === true };
     if (body.stream === true) return streamCall(deps, admission, opts);
 

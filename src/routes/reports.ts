@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { badRequest } from '../errors';
-import { bearerAuth, errorResponses, json } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { bearerAuth, errorResponses, json } from '../http/openapi';
+import { createRouter } from '../http/router';
 import { TeamIdParam } from '../schemas/jobs';
 import { ReportsQuery, ReportsResponse } from '../schemas/usage';
 import { requireSameTeam, selectPrincipal } from '../services/principal';

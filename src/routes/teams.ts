@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import { bearerAuth, errorResponses, json } from '../lib/openapi';
-import { createRouter } from '../lib/router';
+import { bearerAuth, errorResponses, json } from '../http/openapi';
+import { createRouter } from '../http/router';
 import { virtualKey } from '../middleware/auth';
 import { CreditsResponse, TeamIdParam } from '../schemas/jobs';
 import { selectTeam } from '../services/jobs';

@@ -16,7 +16,7 @@ import { roughPromptTokens } from '../billing/tokens';
 import { namedSql, prepareNamed, stmt } from '../db/raw';
 import { fromRowJson, rowJson } from '../db/rows';
 import { type ApiKey, type Job, type Model, type Team, apiKeys, jobs, models, rateWindows, teams } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { ApiError, conflict, forbidden, insufficientCredits } from '../errors';
 import { newId } from '../lib/crypto';
 import type { ChatParams } from '../schemas/chat';

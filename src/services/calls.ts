@@ -4,13 +4,15 @@ import { costUsd } from '../billing/pricing';
 import { estimateUsage } from '../billing/tokens';
 import { insertRow } from '../db/rows';
 import { type Model, llmCalls } from '../db/schema';
-import type { Db, Env } from '../env';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
 import { ApiError } from '../errors';
 import { nextTurn } from '../lib/event-loop';
 import type { ChatParams } from '../schemas/chat';
-import type { Usage } from '../streaming/chunks';
-import { type PumpOutcome, collect, startPump } from '../streaming/pump';
-import { SSE_HEADERS } from '../streaming/sse';
+import type { Usage } from '../core/completion';
+import { collect, startPump } from '../streaming/pump/start';
+import type { PumpOutcome } from '../streaming/pump/types';
+import { SSE_HEADERS } from '../streaming/sse/encode';
 import { withoutUsageChunk } from '../streaming/usage-filter';
 import { type AdmissionRequest, type Admitted, admitCall, countTokens, releaseSlot } from './admission';
 import { track } from './inflight';
@@ -22,7 +24,7 @@ import { rememberAdmission, sameTarget, warmTarget } from './warm';
 /** What a call needs from the request around it. */
 export interface CallDeps {
   db: Db;
-  env: Env;
+  config: Config;
   executionCtx: Pick<ExecutionContext, 'waitUntil'>;
   /** Fires when the client disconnects (with the `enable_request_signal` flag). */
   requestSignal: AbortSignal;
@@ -42,7 +44,7 @@ interface CallRequest extends CallDeps, CallOptions {
   params: ChatParams;
 }
 
-export const modelAlias = (params: ChatParams, env: Env) => params.model ?? env.DEFAULT_MODEL ?? 'mock';
+export const modelAlias = (params: ChatParams, config: Config) => params.model ?? config.defaultModel;
 
 interface OpenedCall extends OpenedUpstream {
   startedAt: number;
@@ -65,7 +67,7 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
   const earlyAbort = new AbortController();
   abort.signal.addEventListener('abort', () => earlyAbort.abort(), { once: true });
   const earlyOpen = early
-    ? openUpstream(deps.db, deps.env, early, admission.params, earlyAbort.signal).then(
+    ? openUpstream(deps.db, deps.config, early, admission.params, earlyAbort.signal).then(
         (opened) => ({ opened }),
         (failure: unknown) => ({ failure }),
       )
@@ -93,7 +95,7 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
     } else {
       earlyAbort.abort();
       void earlyOpen?.then((r) => ('opened' in r ? r.opened.upstream.body?.cancel() : undefined));
-      result = await openUpstream(deps.db, deps.env, admitted.model, admission.params, abort.signal).then(
+      result = await openUpstream(deps.db, deps.config, admitted.model, admission.params, abort.signal).then(
         (opened) => ({ opened }),
         (failure: unknown) => ({ failure }),
       );
@@ -114,9 +116,9 @@ async function begin(deps: CallDeps, admission: AdmissionRequest, opts: CallOpti
   }
 }
 
-const streamTimers = (env: Env) => ({
-  keepaliveMs: Number(env.KEEPALIVE_MS ?? 15_000),
-  idleTimeoutMs: Number(env.STREAM_IDLE_TIMEOUT_MS ?? 60_000),
+const streamTimers = (config: Config) => ({
+  keepaliveMs: config.keepaliveMs,
+  idleTimeoutMs: config.streamIdleTimeoutMs,
 });
 
 /** Streams the answer to the client as SSE; the books are written after it closes. */
@@ -137,7 +139,7 @@ export async function streamCall(
     transcoder,
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
-    ...streamTimers(req.env),
+    ...streamTimers(req.config),
   });
   req.executionCtx.waitUntil(outcome.then((result) => settle(req, result, opened)));
   const { callId, job } = req.admitted;
@@ -152,7 +154,7 @@ export async function collectCall(deps: CallDeps, admission: AdmissionRequest, o
     transcoder: opened.provider.transcoder?.(opened.target),
     startedAt: opened.startedAt,
     clientSignal: opened.abort.signal,
-    ...streamTimers(req.env),
+    ...streamTimers(req.config),
   });
   // The caller reads the job right after this answer, so the books are written first.
   const usage = await settle(req, outcome, opened);

@@ -7,18 +7,14 @@ import { and, asc, inArray, lt, sql } from 'drizzle-orm';
 import { stmt } from '../db/raw';
 import { STREAM_SLOT_TTL_MS } from './admission';
 import { jobs } from '../db/schema';
-import type { Db, Env } from '../env';
+import type { Db } from '../db/client';
 import { finishJobStatements } from './jobs';
-import { envInt } from './reports';
 
-export const DEFAULT_JOB_TTL_SECONDS = 3600;
 export const EXPIRED_MESSAGE = 'expired after JOB_TTL';
 /** Jobs expired per run; the rest wait for the next run ten minutes later. */
 export const EXPIRY_BATCH = 500;
 /** Batches in flight at once (D1 runs them one after another; this only hides round trips). */
 const PARALLEL = 8;
-
-export const jobTtlSeconds = (env: Env) => envInt(env.JOB_TTL, DEFAULT_JOB_TTL_SECONDS);
 
 /**
  * Fails `pending`/`in_progress` jobs created more than `ttlSeconds` before `now`, oldest

@@ -2,7 +2,7 @@ import { namedSql, prepareNamed, stmt } from '../db/raw';
 import { asc, eq, sql } from 'drizzle-orm';
 import { ACTIVE_JOB_HOLDS, holdForJob, settleJobHolds } from '../billing/credits';
 import { type Job, type JobStatus, jobs, llmCalls, teams } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { conflict, insufficientCredits, notFound } from '../errors';
 import { newId } from '../lib/crypto';
 import { type Principal, requirePrincipal, requireSameTeam, selectPrincipal } from './principal';

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { type Model, models } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { notFound } from '../errors';
 
 export const selectModel = (db: Db, alias: string) => db.select().from(models).where(eq(models.alias, alias)).limit(1);

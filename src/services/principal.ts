@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import { apiKeys, teams } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 import { forbidden, unauthorized } from '../errors';
 
 /** Who is calling: the key and its team. Loaded as one statement of the route's batch. */

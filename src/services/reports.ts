@@ -6,21 +6,9 @@
 import { and, asc, eq, gt, gte, lte, sql } from 'drizzle-orm';
 import { stmt } from '../db/raw';
 import { type CreditReport, creditReports, teams } from '../db/schema';
-import type { Db, Env } from '../env';
+import type { Db } from '../db/client';
 
-/** Vars the operator side reads from wrangler.toml (`[vars]`). */
-
-export const DEFAULT_LOW_CREDIT_THRESHOLD = 10;
 export const DAY_MS = 86_400_000;
-
-/** A non-negative integer var, or `fallback` when it is unset or not a number. */
-export function envInt(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return value !== undefined && value.trim() !== '' && Number.isInteger(n) && n >= 0 ? n : fallback;
-}
-
-/** The threshold for teams that set none (`LOW_CREDIT_THRESHOLD`, default 10). */
-export const lowCreditDefault = (env: Env) => envInt(env.LOW_CREDIT_THRESHOLD, DEFAULT_LOW_CREDIT_THRESHOLD);
 
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export const dayStart = (day: string) => Date.parse(`${day}T00:00:00.000Z`);

@@ -1,4 +1,4 @@
-import type { ToolCall } from '../streaming/chunks';
+import type { ToolCall } from '../core/completion';
 
 /**
  * The most of an answer a call row stores: its text and its tool calls' JSON together, in UTF-8

@@ -1,6 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import { type Model, models } from '../db/schema';
-import type { Db, Env } from '../env';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
 import { ApiError, upstreamError, upstreamTimeout, upstreamUnreachable } from '../errors';
 import { providers } from '../providers/registry';
 import type { Provider, Target } from '../providers/types';
@@ -75,7 +76,7 @@ interface Attempt {
   waitMs?: number | null;
 }
 
-async function attempt(model: Model, params: ChatParams, env: Env, signal: AbortSignal): Promise<Attempt> {
+async function attempt(model: Model, params: ChatParams, config: Config, signal: AbortSignal): Promise<Attempt> {
   const provider = providers[model.provider];
   if (!provider)
     return {
@@ -86,11 +87,11 @@ async function attempt(model: Model, params: ChatParams, env: Env, signal: Abort
   const attemptAbort = new AbortController();
   const onAbort = () => attemptAbort.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
-  const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? 60_000);
+  const timeoutMs = config.upstreamTimeoutMs;
   let timedOut = false;
   const timer = setTimeout(() => ((timedOut = true), attemptAbort.abort()), timeoutMs);
   try {
-    const upstream = await provider.send(targetOf(model), params, env, attemptAbort.signal);
+    const upstream = await provider.send(targetOf(model), params, config, attemptAbort.signal);
     if (upstream.ok && upstream.body) return { upstream, retry: false };
     const detail = await upstreamDetail(upstream);
     return {
@@ -114,19 +115,19 @@ async function attempt(model: Model, params: ChatParams, env: Env, signal: Abort
  */
 export async function openUpstream(
   db: Db,
-  env: Env,
+  config: Config,
   model: Model,
   params: ChatParams,
   signal: AbortSignal,
 ): Promise<OpenedUpstream> {
-  const baseDelay = Number(env.UPSTREAM_RETRY_BASE_MS ?? 250);
+  const baseDelay = config.upstreamRetryBaseMs;
   let attempts = 0;
   let last: { error: ApiError; model: Model } | null = null;
   for await (const target of targets(db, model)) {
     for (let tryNo = 0; tryNo < TRIES_PER_TARGET && attempts < MAX_ATTEMPTS; tryNo++) {
       if (signal.aborted) break;
       attempts++;
-      const result = await attempt(target, params, env, signal);
+      const result = await attempt(target, params, config, signal);
       if (result.upstream) {
         const provider = providers[target.provider]!;
         return { upstream: result.upstream, model: target, provider, target: targetOf(target), attempts };

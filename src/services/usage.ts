@@ -5,7 +5,7 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import { stmt } from '../db/raw';
 import { type JobStatus, jobs } from '../db/schema';
-import type { Db } from '../env';
+import type { Db } from '../db/client';
 
 /** `YYYY-MM` as a half-open UTC range. */
 export function periodBounds(period: string): { start: number; end: number } {

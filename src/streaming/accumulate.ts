@@ -1,4 +1,5 @@
-import type { ChatCompletionChunk, Completion, FinishReason, ToolCall } from './chunks';
+import type { ChatCompletionChunk } from '../core/chat-chunk';
+import type { Completion, FinishReason, ToolCall } from '../core/completion';
 
 /**
  * Folds OpenAI chunks into the completion they spell out: text, tool calls assembled from

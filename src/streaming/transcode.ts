@@ -1,13 +1,13 @@
-import { createParser } from 'eventsource-parser';
-import type { Transcoder } from '../providers/types';
+import type { ChatCompletionChunk, ChunkChoice } from '../core/chat-chunk';
+import type { FinishReason, StreamError, Usage } from '../core/completion';
 import { CompletionAccumulator } from './accumulate';
-import type { ChatCompletionChunk, ChunkChoice, Completion, FinishReason, Usage } from './chunks';
-import { DONE, encodeData, encodeError } from './sse';
+import type { Transcoder } from './pump/types';
+import { DONE, encodeData, encodeError } from './sse/encode';
+import { eventJson, sseReader } from './sse/reader';
 
 export type Delta = ChunkChoice['delta'];
 
 const EMPTY = new Uint8Array(0);
-type StreamError = NonNullable<Completion['error']>;
 
 /**
  * Writes OpenAI `chat.completion.chunk` events for one transcoded stream and folds each into
@@ -77,13 +77,12 @@ export interface EventHandler<E> {
 }
 
 /**
- * A Transcoder over SSE: decodes bytes (UTF-8 split anywhere), splits events with
- * eventsource-parser, JSON-parses each `data:` once and hands it to the provider. The first
- * error (the provider's own or malformed JSON) goes out in-band and everything after it is
- * ignored, so the client never sees chunks after an error or a `[DONE]` after a failure.
+ * A Transcoder over SSE: the SSE reader splits events, each `data:` is JSON-parsed once and
+ * handed to the provider. The first error (the provider's own or malformed JSON) goes out
+ * in-band and everything after it is ignored, so the client never sees chunks after an error or
+ * a `[DONE]` after a failure.
  */
 export function sseTranscoder<E>(emitter: ChunkEmitter, handler: EventHandler<E>): Transcoder {
-  const decoder = new TextDecoder();
   let out: Uint8Array[] = [];
   let failed = false;
 
@@ -96,17 +95,11 @@ export function sseTranscoder<E>(emitter: ChunkEmitter, handler: EventHandler<E>
     failed = true;
     return emitter.error(error);
   };
-  const parser = createParser({
-    onEvent(event) {
-      if (failed) return;
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        return emit(fail({ message: 'Upstream sent malformed JSON in its stream', code: 'upstream_malformed' }));
-      }
-      if (json && typeof json === 'object') emit(handler.onEvent(json as E, fail));
-    },
+  const reader = sseReader((event) => {
+    if (failed) return;
+    const parsed = eventJson(event.data);
+    if ('error' in parsed) return emit(fail(parsed.error));
+    if (parsed.json && typeof parsed.json === 'object') emit(handler.onEvent(parsed.json as E, fail));
   });
   const drain = (): Uint8Array | null => {
     if (out.length === 0) return null;
@@ -117,13 +110,11 @@ export function sseTranscoder<E>(emitter: ChunkEmitter, handler: EventHandler<E>
 
   return {
     push(bytes) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      reader.push(bytes);
       return drain();
     },
     flush() {
-      parser.feed(decoder.decode());
-      // A final event without its blank line still counts.
-      parser.feed('\n\n');
+      reader.end();
       if (!failed) emit(handler.onEnd?.() ?? null);
       return drain();
     },

@@ -1,6 +1,6 @@
-import { createParser } from 'eventsource-parser';
-import type { Transcoder } from '../providers/types';
-import { openAIEventFolder } from './parse-openai';
+import { openAIEventFolder } from './openai-events';
+import type { Transcoder } from './pump/types';
+import { sseReader } from './sse/reader';
 
 const encoder = new TextEncoder();
 
@@ -12,16 +12,13 @@ const encoder = new TextEncoder();
  * themselves; see `TranscodeOptions`.)
  */
 export function withoutUsageChunk(): Transcoder {
-  // The books fold the same events this parser reads, so the stream is parsed once.
+  // The books fold the same events this filter reads, so the stream is parsed once.
   const books = openAIEventFolder();
-  const decoder = new TextDecoder();
   let out = '';
-  const parser = createParser({
-    onEvent({ data }) {
-      books.add(data);
-      if (data.includes('"usage"') && data.includes('"choices":[]')) return;
-      out += `data: ${data}\n\n`;
-    },
+  const reader = sseReader(({ data }) => {
+    books.add(data);
+    if (data.includes('"usage"') && data.includes('"choices":[]')) return;
+    out += `data: ${data}\n\n`;
   });
   const take = (): Uint8Array | null => {
     if (!out) return null;
@@ -29,22 +26,17 @@ export function withoutUsageChunk(): Transcoder {
     out = '';
     return chunk;
   };
-  // A final event without its blank line still counts (a second call finds nothing left).
-  const end = () => {
-    parser.feed(decoder.decode());
-    parser.feed('\n\n');
-  };
   return {
     push(bytes) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      reader.push(bytes);
       return take();
     },
     flush() {
-      end();
+      reader.end();
       return take();
     },
     result() {
-      end();
+      reader.end();
       return books.result();
     },
   };

@@ -17,7 +17,7 @@ import type {
 } from '../../src/schemas/jobs';
 import type { ModelList } from '../../src/schemas/openai';
 import type { JobCostsResponse, JobPage, ReportsResponse, UsageResponse } from '../../src/schemas/usage';
-import type { ChatCompletionChunk } from '../../src/streaming/chunks';
+import type { ChatCompletionChunk } from '../../src/core/chat-chunk';
 
 it('responses the gateway sends fit the client types', () => {
   expectTypeOf<z.infer<typeof CompleteJobResponse>>().toExtend<C.CompleteJobResult>();

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { configOf } from '../../src/config';
 import {
   anthropic,
   anthropicRequestBody,
@@ -311,7 +312,7 @@ describe('anthropic.send', () => {
   it('posts to <base>/v1/messages with the key and API version; base_url beats ANTHROPIC_BASE_URL', async () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response('ok'));
     const signal = new AbortController().signal;
-    const env = { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: 'https://proxy.example/' } as never;
+    const env = configOf({ ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: 'https://proxy.example/' } as never);
     await anthropic.send(target, { messages: [{ role: 'user', content: 'Hi' }] }, env, signal);
     await anthropic.send(
       { ...target, baseUrl: 'http://own.example' },
@@ -319,7 +320,7 @@ describe('anthropic.send', () => {
       env,
       signal,
     );
-    await anthropic.send(target, { messages: [{ role: 'user', content: 'Hi' }] }, {} as never, signal);
+    await anthropic.send(target, { messages: [{ role: 'user', content: 'Hi' }] }, configOf({} as never), signal);
     const [[url1, init1], [url2], [url3, init3]] = fetchSpy.mock.calls as unknown as [Sent, Sent, Sent];
     expect(url1).toBe('https://proxy.example/v1/messages');
     expect(url2).toBe('http://own.example/v1/messages');

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { configOf } from '../../src/config';
 import { createGeminiTranscoder, gemini, geminiRequestBody } from '../../src/providers/gemini';
 import type { Target } from '../../src/providers/types';
 import type { ChatParams } from '../../src/schemas/chat';
@@ -315,10 +316,10 @@ describe('gemini.send', () => {
     const signal = new AbortController().signal;
     const target: Target = { alias: 'g', provider: 'gemini', upstreamModel: MODEL, baseUrl: null };
     const params: ChatParams = { messages: [{ role: 'user', content: 'Hi' }] };
-    const env = { GEMINI_API_KEY: 'gm-test', GEMINI_BASE_URL: 'https://proxy.example/' } as never;
+    const env = configOf({ GEMINI_API_KEY: 'gm-test', GEMINI_BASE_URL: 'https://proxy.example/' } as never);
     await gemini.send(target, params, env, signal);
     await gemini.send({ ...target, baseUrl: 'http://own.example' }, params, env, signal);
-    await gemini.send(target, params, {} as never, signal);
+    await gemini.send(target, params, configOf({} as never), signal);
     const [[url1, init1], [url2], [url3, init3]] = fetchSpy.mock.calls as unknown as [Sent, Sent, Sent];
     expect(url1).toBe(`https://proxy.example/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`);
     expect(url2).toBe(`http://own.example/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`);

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { Transcoder } from '../../src/providers/types';
-import type { Completion } from '../../src/streaming/chunks';
+import type { Completion } from '../../src/core/completion';
+import type { Transcoder } from '../../src/streaming/pump/types';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

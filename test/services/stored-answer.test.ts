@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { storedAnswer } from '../../src/services/stored-answer';
-import type { ToolCall } from '../../src/streaming/chunks';
+import type { ToolCall } from '../../src/core/completion';
 
 const bytes = (s: string) => new TextEncoder().encode(s).byteLength;
 const storedBytes = (a: { content: string; toolCalls: ToolCall[] }) =>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BooksCopy, relayPump } from '../../src/streaming/relay';
-import { contentEvents } from '../support/fixtures';
+import { BooksCopy } from '../../../src/streaming/pump/books-copy';
+import { relayPump } from '../../../src/streaming/pump/relay';
+import { contentEvents } from '../../support/fixtures';
 
 const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

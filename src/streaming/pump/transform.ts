@@ -1,6 +1,9 @@
-import type { Transcoder } from '../providers/types';
-import { type Ending, type Pump, type PumpOptions, conclude, endClientSide, endingOf, pumpStop } from './outcome';
-import { KEEPALIVE } from './sse';
+import { KEEPALIVE } from '../sse/encode';
+import { endClientSide } from './close';
+import { conclude } from './conclude';
+import { type Ending, NO_TROUBLE, endingOf } from './ending';
+import { pumpStop } from './stop';
+import type { Pump, PumpOptions, Transcoder } from './types';
 
 /**
  * For streams that must change on their way (Anthropic and Gemini re-encoded as OpenAI chunks,
@@ -51,7 +54,7 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
   stop.signal.addEventListener('abort', onStop, { once: true });
 
   const outcome = (async () => {
-    let ending: Ending = { clientGone: false, stalled: false, failure: null };
+    let ending: Ending = { ...NO_TROUBLE };
     try {
       for (;;) {
         const { done, value } = await reader.read();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOpenAIStreamReader } from '../../src/streaming/parse-openai';
+import { createOpenAIStreamReader } from '../../src/streaming/openai-events';
 
 /** A whole stream pushed through one reader, fragment by fragment. */
 function parseOpenAIStream(chunks: Iterable<Uint8Array>) {

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../env';
+import type { AppEnv } from './context';
 import { badRequest } from '../errors';
 
 /** A sub-app whose validation failures become 400s naming the offending field. */

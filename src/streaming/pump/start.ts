@@ -1,15 +1,13 @@
-import { type Pump, type PumpOptions, type PumpOutcome } from './outcome';
 import { relayPump } from './relay';
-import { transformPump } from './transform-pump';
-
-export type { CallStatus, Pump, PumpOptions, PumpOutcome } from './outcome';
+import { transformPump } from './transform';
+import type { Pump, PumpOptions, PumpOutcome } from './types';
 
 /**
  * Moves an upstream stream to the client as it arrives and settles, once it is over, with what
  * the call produced and how it ended. Two mechanisms, one contract:
  * - OpenAI-format bytes that reach the client unchanged are relayed by the runtime itself, with
  *   no JavaScript per chunk, and parsed in bulk off the client's path (relay.ts);
- * - streams that must change on their way go through one transform stage (transform-pump.ts).
+ * - streams that must change on their way go through one transform stage (transform.ts).
  * Either way: keep-alives before the first byte, an idle limit, an in-band error event when the
  * upstream fails after the 200, and a client disconnect cancels the upstream request.
  */

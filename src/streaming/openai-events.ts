@@ -1,6 +1,7 @@
-import { createParser } from 'eventsource-parser';
+import type { ChatCompletionChunk } from '../core/chat-chunk';
+import type { Completion } from '../core/completion';
 import { CompletionAccumulator } from './accumulate';
-import type { ChatCompletionChunk, Completion } from './chunks';
+import { eventJson, sseReader } from './sse/reader';
 
 /**
  * Folds the `data` of OpenAI-format SSE events into a completion: `[DONE]` marks it done, an
@@ -11,12 +12,9 @@ export function openAIEventFolder() {
   return {
     add(data: string): void {
       if (data === '[DONE]') return acc.markDone();
-      let json: unknown;
-      try {
-        json = JSON.parse(data);
-      } catch {
-        return acc.markError({ message: 'Upstream sent malformed JSON in its stream', code: 'upstream_malformed' });
-      }
+      const parsed = eventJson(data);
+      if ('error' in parsed) return acc.markError(parsed.error);
+      const { json } = parsed;
       if (json && typeof json === 'object' && 'error' in json) {
         const err = (json as { error: { message?: string; type?: string; code?: string } }).error;
         return acc.markError({
@@ -32,23 +30,14 @@ export function openAIEventFolder() {
   };
 }
 
-/**
- * Creates a push parser for an OpenAI-format SSE byte stream that folds every event into
- * a completion. Byte fragments may split anywhere (inside UTF-8 sequences, JSON, `data:`
- * or `\r\n`); comments are skipped.
- */
+/** Reads an OpenAI-format SSE byte stream into the completion its events spell out. */
 export function createOpenAIStreamReader() {
   const events = openAIEventFolder();
-  const decoder = new TextDecoder();
-  const parser = createParser({ onEvent: (event) => events.add(event.data) });
+  const reader = sseReader((event) => events.add(event.data));
   return {
-    push(bytes: Uint8Array) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
-    },
+    push: (bytes: Uint8Array) => reader.push(bytes),
     finish(): Completion {
-      parser.feed(decoder.decode());
-      // A final event without its blank line still counts.
-      parser.feed('\n\n');
+      reader.end();
       return events.result();
     },
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { transformPump } from '../../src/streaming/transform-pump';
-import { withoutUsageChunk } from '../../src/streaming/usage-filter';
-import { contentEvents } from '../support/fixtures';
+import { transformPump } from '../../../src/streaming/pump/transform';
+import { withoutUsageChunk } from '../../../src/streaming/usage-filter';
+import { contentEvents } from '../../support/fixtures';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,4 +1,4 @@
-import type { ErrorBody } from '../errors';
+import type { ErrorBody } from '../../errors';
 
 /** Headers for every SSE response: no caching, and no proxy buffering (nginx honours X-Accel-Buffering). */
 export const SSE_HEADERS = {

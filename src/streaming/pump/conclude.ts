@@ -1,0 +1,40 @@
+import type { Completion } from '../../core/completion';
+import { encodeError } from '../sse/encode';
+import { type Ending, upstreamFailure } from './ending';
+import type { PumpOutcome } from './types';
+
+/**
+ * The call's outcome, from how the pipe ended and what the stream said, and the error event the
+ * client still needs (null if none: it left, all went well, or it already got the upstream's).
+ * Pure: the fault tests drive it through both pumps.
+ */
+export function conclude(
+  completion: Completion,
+  ending: Ending,
+  timing: { startedAt: number; ttftMs: number | null; idleTimeoutMs: number },
+): { outcome: PumpOutcome; tail: Uint8Array | null } {
+  let { clientGone, failure } = ending;
+  // A client that hangs up once it has read the terminal event (as clients that stop at
+  // [DONE] do) got the whole answer: that is a success, not an abort.
+  if (clientGone && completion.done && !completion.error) clientGone = false;
+  if (ending.stalled && !clientGone)
+    failure = upstreamFailure(`Upstream sent nothing for ${timing.idleTimeoutMs} ms`, 'upstream_idle_timeout');
+  if (!clientGone && !failure) {
+    if (completion.error)
+      failure = upstreamFailure(completion.error.message, completion.error.code ?? 'upstream_stream_error');
+    else if (!completion.done)
+      failure = upstreamFailure('Upstream stream ended before completion', 'upstream_truncated');
+  }
+  const outcome: PumpOutcome = {
+    status: clientGone ? 'client_aborted' : failure ? 'error' : 'success',
+    completion,
+    ttftMs: timing.ttftMs,
+    latencyMs: Date.now() - timing.startedAt,
+    error: clientGone
+      ? { message: 'Client disconnected', type: 'api_error', code: 'client_aborted', param: null }
+      : failure,
+  };
+  // An error event the client already got (the upstream's own) is not repeated.
+  const tail = !clientGone && failure && !completion.error?.sent ? encodeError({ error: failure }) : null;
+  return { outcome, tail };
+}
