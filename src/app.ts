@@ -3,18 +3,15 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { ConfigError, configOf } from './config';
-import { dbFor } from './db/client';
-import type { AppEnv } from './http/context';
+import { adminKey, virtualKey } from './auth/middleware';
 import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors';
+import type { AppEnv } from './http/context';
 import { admin } from './routes/admin';
+import { api } from './routes/api';
 import { registerDocs } from './routes/docs';
 import { health } from './routes/health';
-import { jobsApi } from './routes/jobs';
-import { reportsApi } from './routes/reports';
-import { openaiCompat } from './routes/openai-compat';
 import { pages } from './routes/pages';
-import { teamsApi } from './routes/teams';
-import { usageApi } from './routes/usage';
+import { v1 } from './routes/v1';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -34,7 +31,6 @@ export function createApp() {
   app.use('*', requestId({ headerName: 'x-request-id' }));
   app.use('*', async (c, next) => {
     c.set('config', configOf(c.env));
-    c.set('db', dbFor(c.env.DB));
     await next();
   });
   const limitBody = bodyLimit({
@@ -43,17 +39,18 @@ export function createApp() {
       throw payloadTooLarge(MAX_BODY_BYTES);
     },
   });
-  app.use('/api/*', limitBody);
-  app.use('/v1/*', limitBody);
+  // Who may call is decided where each surface mounts, so no route under these prefixes can
+  // forget it: a virtual key for the team surfaces, the operator's key for /admin. The public
+  // routes (health, the API docs, the pages) live outside them (test/routes/auth.test.ts).
+  app.use('/api/*', limitBody, virtualKey);
+  app.use('/v1/*', limitBody, virtualKey);
+  app.use('/admin/*', adminKey);
 
   app.route('/', health);
-  app.route('/api', jobsApi);
-  app.route('/api', teamsApi);
-  app.route('/api', usageApi);
-  app.route('/api', reportsApi);
+  app.route('/api', api);
+  app.route('/v1', v1);
   app.route('/admin', admin);
   registerDocs(app); // /openapi.json and /docs, built on first request from every mounted route
-  app.route('/v1', openaiCompat);
   app.route('/', pages);
 
   app.notFound((c) => {

@@ -1,45 +1,42 @@
 /**
- * Cron triggers (wrangler.toml `[triggers]`). Each schedule calls the same services the
- * routes use; both jobs are idempotent, so a retried or overlapping run is harmless.
+ * Cron triggers (wrangler.toml `[triggers]`). Each schedule calls the same code the routes use;
+ * both jobs are idempotent, so a retried or overlapping run is harmless.
  */
+import { sweepStale } from './calls/sweep';
 import { configOf } from './config';
-import { dbFor } from './db/client';
-import type { Db } from './db/client';
 import type { Env } from './env';
-import { expireStaleJobs, sweepStale } from './services/expiry';
-import { previousUtcDay, writeDailyReports } from './services/reports';
+import { expireStaleJobs } from './jobs/expiry';
+import { previousUtcDay } from './lib/time';
+import { writeDailyReports } from './reports/daily';
 
 export const CRON_DAILY_REPORT = '5 0 * * *';
 export const CRON_EXPIRE_JOBS = '*/10 * * * *';
 
 /** Yesterday's (UTC) credit report for every team. */
-export async function runDailyReports(db: Db, env: Env, scheduledTime: number) {
+export async function runDailyReports(env: Env, scheduledTime: number) {
   const day = previousUtcDay(scheduledTime);
-  const result = await writeDailyReports(db, day, {
-    now: Date.now(),
-    lowCreditDefault: configOf(env).lowCreditThreshold,
-  });
+  const lowCreditDefault = configOf(env).lowCreditThreshold;
+  const result = await writeDailyReports(env.DB, day, { now: Date.now(), lowCreditDefault });
   return { task: 'daily_report', day, ...result };
 }
 
 /** Fails jobs left open longer than `JOB_TTL` and releases their credit; sweeps what dead isolates left. */
-export async function runJobExpiry(db: Db, env: Env, scheduledTime: number) {
+export async function runJobExpiry(env: Env, scheduledTime: number) {
   const opts = { now: scheduledTime, ttlSeconds: configOf(env).jobTtlSeconds };
-  const result = await expireStaleJobs(db, opts);
-  const swept = await sweepStale(db, opts);
+  const result = await expireStaleJobs(env.DB, opts);
+  const swept = await sweepStale(env.DB, opts);
   return { task: 'job_expiry', ...result, swept };
 }
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const db = dbFor(env.DB);
   const at = controller.scheduledTime;
   const tasks =
     controller.cron === CRON_DAILY_REPORT
-      ? [runDailyReports(db, env, at)]
+      ? [runDailyReports(env, at)]
       : controller.cron === CRON_EXPIRE_JOBS
-        ? [runJobExpiry(db, env, at)]
+        ? [runJobExpiry(env, at)]
         : // An unknown schedule (or `/__scheduled` without `cron`) runs both: each is idempotent.
-          [runDailyReports(db, env, at), runJobExpiry(db, env, at)];
+          [runDailyReports(env, at), runJobExpiry(env, at)];
   const results = await Promise.allSettled(tasks);
   for (const r of results) {
     if (r.status === 'fulfilled') console.log(JSON.stringify({ msg: 'cron done', cron: controller.cron, ...r.value }));

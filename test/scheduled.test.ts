@@ -1,10 +1,7 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
-import { drizzle } from 'drizzle-orm/d1';
 import { describe, expect, it } from 'vitest';
-import * as schema from '../src/db/schema';
-import type { Db } from '../src/db/client';
 import worker from '../src/index';
-import { expireStaleJobs } from '../src/services/expiry';
+import { expireStaleJobs } from '../src/jobs/expiry';
 import { books, setupTeam } from './support/api';
 import { completeJob, createJob, insertCall } from './support/admin';
 
@@ -204,8 +201,7 @@ describe('stale job expiry (cron */10 * * * *)', () => {
     const now = Date.now();
     const ids = [await createJob(key, teamId), await createJob(key, teamId), await createJob(key, teamId)];
     for (const [i, id] of ids.entries()) await backdate(id, now - 7200_000 - (3 - i) * 1000);
-    const db = drizzle(env.DB, { schema }) as Db;
-    const first = await expireStaleJobs(db, { now, ttlSeconds: 3600, limit: 2 });
+    const first = await expireStaleJobs(env.DB, { now, ttlSeconds: 3600, limit: 2 });
     expect(first).toEqual({ found: 2, expired: 2, errors: 0 });
     const status = async (id: string) =>
       (await env.DB.prepare('SELECT status FROM jobs WHERE id = ?').bind(id).first<{ status: string }>())!.status;
@@ -214,7 +210,7 @@ describe('stale job expiry (cron */10 * * * *)', () => {
       'failed',
       'pending',
     ]);
-    expect(await expireStaleJobs(db, { now, ttlSeconds: 3600, limit: 2 })).toMatchObject({ expired: 1 });
+    expect(await expireStaleJobs(env.DB, { now, ttlSeconds: 3600, limit: 2 })).toMatchObject({ expired: 1 });
     expect(await books(teamId)).toEqual({ balance: 10, held: 0, ledgerSum: 10, activeHolds: 0 });
   });
 });

@@ -1,5 +1,5 @@
 import { contentText } from '../providers/content';
-import type { ChatParams } from '../schemas/chat';
+import type { ChatParams } from '../core/chat-params';
 import type { Completion, Usage } from '../core/completion';
 
 import { loadTokenizer } from '../tokenizer';

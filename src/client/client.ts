@@ -2,6 +2,7 @@ import { ChatStream } from './chat-stream.js';
 import { APIConnectionError, SluiceError } from './errors.js';
 import { abortError, type FetchLike, type RequestPolicy, send } from './http.js';
 import type {
+  CallDetail,
   ChatParams,
   CompleteJobResult,
   CreateAndCallResult,
@@ -226,6 +227,16 @@ export class SluiceClient {
    */
   getJob(jobId: string, options: RequestOptions = {}): Promise<Job> {
     return this.#json('GET', `/api/jobs/${seg(jobId)}`, undefined, options);
+  }
+
+  /**
+   * One call of a job, whole: its usage, cost, timing and the answer it stored.
+   *
+   * @example
+   * const { content, tool_calls } = await client.getCall(jobId, stream.callId!);
+   */
+  getCall(jobId: string, callId: string, options: RequestOptions = {}): Promise<CallDetail> {
+    return this.#json('GET', `/api/jobs/${seg(jobId)}/calls/${seg(callId)}`, undefined, options);
   }
 
   /**

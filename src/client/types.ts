@@ -281,10 +281,31 @@ export interface JobSummary {
  * @example
  * const job: Job = await client.getJob(jobId);
  */
+/**
+ * A call with the answer it stored: its text and tool calls. `stored_truncated` says the row
+ * kept only the start of an answer too large for it (the client's stream always got all of it).
+ *
+ * @example
+ * const call = await client.getCall(jobId, callId);
+ * console.log(call.content, call.stored_truncated ? '(cut)' : '');
+ */
+export interface CallDetail extends CallSummary {
+  job_id: string;
+  served_by: string | null;
+  provider: string;
+  upstream_model: string;
+  attempts: number;
+  stream: boolean;
+  content: string;
+  tool_calls: ToolCall[];
+  stored_truncated: boolean;
+  created_at: string;
+}
+
 export interface Job extends Omit<JobSummary, 'status'> {
   status: string;
   costs: Costs;
-  calls: CallSummary[];
+  calls: CallDetail[];
 }
 
 /**

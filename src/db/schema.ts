@@ -238,6 +238,8 @@ export const activeStreams = sqliteTable(
     callId: text('call_id').primaryKey(),
     teamId: text('team_id').notNull(),
     startedAt: integer('started_at').notNull(),
+    /** The output tokens admission allowed the call (its `max_tokens`); the call's hold is sized for them. */
+    outputTokens: integer('output_tokens'),
   },
   (t) => [index('active_streams_team_idx').on(t.teamId, t.startedAt)],
 );

@@ -1,15 +1,23 @@
+import type { Context } from 'hono';
 import type { Config } from '../config';
-import type { Db } from '../db/client';
 import type { Env } from '../env';
 
-/** What every handler sees: the bindings, and what the app's middleware sets per request. */
+/**
+ * What every handler sees: the bindings, and what the app's middleware sets per request. (The
+ * key middleware adds `caller` on the team surfaces: auth/middleware.ts.)
+ */
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
     config: Config;
-    db: Db;
-    /** SHA-256 (hex) of the bearer key; the route resolves it with its own D1 batch. */
-    keyHash: string;
   };
 }
+
+/** What a call needs from the request around it (calls/open.ts `CallDeps`). */
+export const callDeps = (c: Context<AppEnv>) => ({
+  d1: c.env.DB,
+  config: c.var.config,
+  executionCtx: c.executionCtx,
+  requestSignal: c.req.raw.signal,
+});

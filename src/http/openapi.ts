@@ -1,7 +1,8 @@
+/** Building blocks for the routes' OpenAPI declarations (`createRoute`). */
 import { z } from '@hono/zod-openapi';
-import { ErrorResponse } from '../schemas/jobs';
+import { ErrorResponse } from '../schemas/errors';
 
-/** A required JSON request body for `createRoute`. */
+/** A required JSON request body. */
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { 'application/json': { schema } },
@@ -12,15 +13,36 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
 });
 
-const error = (description: string) => json(ErrorResponse, description);
+/** Error responses, each in the OpenAI error shape, by status: `{ 404: 'Unknown team' }`. */
+export function errors<S extends number>(descriptions: Record<S, string>) {
+  const out = {} as Record<S, ReturnType<typeof json<typeof ErrorResponse>>>;
+  for (const [status, description] of Object.entries(descriptions) as [`${S}`, string][])
+    out[Number(status) as S] = json(ErrorResponse, description);
+  return out;
+}
 
-/** The error responses most routes share, documented once. */
-export const errorResponses = {
-  400: error('Invalid request body or parameters'),
-  401: error('Missing, unknown or revoked API key'),
-  403: error('The key may not act on this team or job'),
-  404: error('Unknown job, team or model'),
-} as const;
+/** What every team route may answer besides its own. */
+export const teamErrors = errors({
+  400: 'Invalid request body or parameters',
+  401: 'Missing, unknown, revoked or expired API key',
+  403: 'The key may not act on this team or job, or its team is suspended',
+  404: 'Unknown job, team or model',
+});
+
+/** What a route that makes an LLM call may answer besides. */
+export const callErrors = {
+  ...teamErrors,
+  ...errors({
+    402: 'Not enough credits',
+    409: 'The job is already finished',
+    429: 'Rate limited (Retry-After says when to try again)',
+    502: 'Upstream failed',
+    504: 'Upstream timed out',
+  }),
+};
+
+/** What every operator route may answer besides its own. */
+export const adminErrors = errors({ 400: 'Invalid request', 401: 'Missing or invalid X-Admin-Key' });
 
 export const sseResponse = (description: string) => ({
   content: {

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { ChatParams, Message } from '../schemas/chat';
+import type { ChatParams, Message } from '../core/chat-params';
 import type { FinishReason } from '../core/completion';
 import { ChunkEmitter, nowSeconds, sseTranscoder } from '../streaming/transcode';
 import { contentText, parseDataUrl } from './content';

@@ -1,5 +1,5 @@
 // Request-side helpers shared by the providers: what a message's content says.
-import type { Message } from '../schemas/chat';
+import type { Message } from '../core/chat-params';
 
 /** Text of an OpenAI message content: the string, or its text parts one per line. */
 export function contentText(content: Message['content']): string {

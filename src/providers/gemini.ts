@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { ChatParams, Message } from '../schemas/chat';
+import type { ChatParams, Message } from '../core/chat-params';
 import type { ToolCallDelta } from '../core/chat-chunk';
 import type { FinishReason } from '../core/completion';
 import { ChunkEmitter, type Delta, nowSeconds, sseTranscoder } from '../streaming/transcode';

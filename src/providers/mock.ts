@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { ChatParams } from '../schemas/chat';
+import type { ChatParams } from '../core/chat-params';
 import type { ChatCompletionChunk } from '../core/chat-chunk';
 import type { FinishReason } from '../core/completion';
 import { DONE, encodeData } from '../streaming/sse/encode';

@@ -1,21 +1,16 @@
 import type { Config } from '../config';
-import type { ChatParams } from '../schemas/chat';
+import type { ChatParams } from '../core/chat-params';
 import { baseUrlOf } from './base-url';
 import type { Provider, Target } from './types';
 
 /** The request body every OpenAI-compatible server understands, usage always requested. */
 export function openAIRequestBody(target: Target, params: ChatParams) {
-  const { messages, temperature, max_tokens, stop, top_p, tools, tool_choice, response_format } = params;
+  // Sluice's own parameters stay here: the alias becomes the upstream's model name, and
+  // `purpose` labels the call in the books.
+  const { model: _alias, purpose: _purpose, ...generation } = params;
   return {
     model: target.upstreamModel,
-    messages,
-    temperature,
-    max_tokens,
-    stop,
-    top_p,
-    tools,
-    tool_choice,
-    response_format,
+    ...generation,
     stream: true,
     stream_options: { include_usage: true },
   };

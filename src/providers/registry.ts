@@ -11,3 +11,6 @@ export const providers: Record<string, Provider> = {
   anthropic,
   gemini,
 };
+
+/** The names a catalog entry may give as its provider. */
+export const PROVIDER_NAMES = Object.keys(providers) as [string, ...string[]];

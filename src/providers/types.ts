@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { ChatParams } from '../schemas/chat';
+import type { ChatParams } from '../core/chat-params';
 import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
 
 /** Where a call goes: one row of the model catalog, resolved. */

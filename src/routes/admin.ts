@@ -1,14 +1,11 @@
 import { createRouter } from '../http/router';
-import { adminKey } from '../middleware/auth';
-import { adminKeys } from './admin-keys';
-import { adminModels } from './admin-models';
-import { adminOrganizations } from './admin-organizations';
-import { adminTeams } from './admin-teams';
+import { adminKeys } from './admin/keys';
+import { adminModels } from './admin/models';
+import { adminOrganizations } from './admin/organizations';
+import { adminTeams } from './admin/teams';
 
-/** The operator's side, mounted at `/admin`: every route needs `X-Admin-Key`. */
+/** The operator's surface, mounted at `/admin` behind the admin-key middleware (app.ts). */
 export const admin = createRouter();
-admin.use('*', adminKey);
-
 admin.route('/', adminOrganizations);
 admin.route('/', adminTeams);
 admin.route('/', adminKeys);

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { BUDGET_MODES, LEDGER_KINDS } from '../db/schema';
+import { PROVIDER_NAMES } from '../providers/registry';
 import { PageQueryShape, page } from './pagination';
 
 const Slug = (what: string) =>
@@ -252,8 +253,6 @@ export const RotateKeyResponse = z
 
 // ---- model catalog -------------------------------------------------------------------------
 
-export const PROVIDERS = ['mock', 'openai', 'anthropic', 'gemini'] as const;
-
 export const ModelAliasParam = z.object({
   alias: z
     .string()
@@ -265,7 +264,7 @@ export const ModelAliasParam = z.object({
 const Price = z.number().min(0).max(1_000_000).openapi({ description: 'USD per 1M tokens' });
 
 const ModelSettingsShape = {
-  provider: z.enum(PROVIDERS),
+  provider: z.enum(PROVIDER_NAMES),
   upstream_model: z.string().min(1).max(200),
   base_url: z
     .url({ protocol: /^https?$/ })
@@ -297,7 +296,6 @@ export const CreateModelBody = z
   .openapi('CreateModelRequest');
 
 export const UpdateModelBody = z.object(ModelSettingsShape).partial().openapi('UpdateModelRequest');
-export type ModelSettings = z.infer<typeof UpdateModelBody>;
 
 export const ModelResponse = z
   .object({
@@ -314,6 +312,6 @@ export const ModelResponse = z
   })
   .openapi('Model');
 
-export const ModelList = z.object({ data: z.array(ModelResponse) }).openapi('ModelList');
+export const ModelCatalog = z.object({ data: z.array(ModelResponse) }).openapi('ModelCatalog');
 
 export const DeletedModelResponse = z.object({ alias: z.string(), deleted: z.literal(true) }).openapi('DeletedModel');

@@ -1,11 +1,15 @@
 import { z } from '@hono/zod-openapi';
-import { ChatParamsShape } from './chat';
+import { ChatParamsShape } from '../core/chat-params';
 
 const Id = z.string().min(1).max(128);
 const Metadata = z.record(z.string(), z.unknown()).openapi('Metadata');
 
 export const TeamIdParam = z.object({ team_id: Id.openapi({ param: { name: 'team_id', in: 'path' } }) });
 export const JobIdParam = z.object({ job_id: Id.openapi({ param: { name: 'job_id', in: 'path' } }) });
+export const CallIdParams = z.object({
+  job_id: Id.openapi({ param: { name: 'job_id', in: 'path' } }),
+  call_id: Id.openapi({ param: { name: 'call_id', in: 'path' } }),
+});
 
 export const CreateJobBody = z
   .object({
@@ -98,6 +102,21 @@ export const CallSummary = z
   })
   .openapi('CallSummary');
 
+export const CallDetail = CallSummary.extend({
+  job_id: z.string(),
+  served_by: z.string().nullable().openapi({ description: 'The alias that answered (after any fallback)' }),
+  provider: z.string(),
+  upstream_model: z.string(),
+  attempts: z.number().int(),
+  stream: z.boolean(),
+  content: z.string().openapi({ description: 'The answer text the call row stored' }),
+  tool_calls: z.array(ToolCall),
+  stored_truncated: z
+    .boolean()
+    .openapi({ description: 'The stored answer is only its start: the whole of it was too large for a row' }),
+  created_at: z.string(),
+}).openapi('CallDetail');
+
 export const CompleteJobResponse = z
   .object({
     job_id: z.string(),
@@ -133,21 +152,10 @@ export const JobResponse = z
     created_at: z.string(),
     completed_at: z.string().nullable(),
     costs: Costs,
-    calls: z.array(CallSummary),
+    calls: z.array(CallDetail),
   })
   .openapi('Job');
 
 export const CreditsResponse = z
   .object({ team_id: z.string(), credits_remaining: z.number().int(), credits_held: z.number().int() })
   .openapi('Credits');
-
-export const ErrorResponse = z
-  .object({
-    error: z.object({
-      message: z.string(),
-      type: z.string(),
-      code: z.string().nullable(),
-      param: z.string().nullable(),
-    }),
-  })
-  .openapi('Error');

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ChatParamsShape } from './chat';
+import { ChatParamsShape } from '../core/chat-params';
 
 /**
  * `POST /v1/chat/completions` as the OpenAI SDKs send it. Fields Sluice does not act on
@@ -17,7 +17,6 @@ export const ChatCompletionRequest = z
   })
   .loose()
   .openapi('ChatCompletionRequest');
-export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
 export const ChatCompletion = z
   .object({

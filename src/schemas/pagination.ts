@@ -18,8 +18,6 @@ export const PageQueryShape = {
     .openapi({ param: { name: 'cursor', in: 'query' }, description: 'The `next_cursor` of the previous page' }),
 };
 
-export const PageQuery = z.object(PageQueryShape);
-
 /** A page of `item`s; `next_cursor` is null on the last page. */
 export const page = <T extends z.ZodType>(item: T, name: string) =>
   z.object({ data: z.array(item), next_cursor: z.string().nullable() }).openapi(name);

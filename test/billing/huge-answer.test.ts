@@ -6,6 +6,7 @@ import {
   callRows,
   eventually,
   fakeModel,
+  get,
   ledger,
   post,
   readSSE,
@@ -50,6 +51,9 @@ describe('an answer larger than a D1 row', () => {
     expect(storedCalls[0]!.function.name).toBe('save');
     expect(HUGE_ARGUMENTS.startsWith(storedCalls[0]!.function.arguments)).toBe(true);
     expect(utf8(stored) + utf8(String(call!.tool_calls))).toBeLessThanOrEqual(1_000_000);
+    // The API reads back exactly what is stored, and says it is only the start.
+    const read = (await (await get(`/api/jobs/${jobId}/calls/${call!.id}`, key)).json()) as any;
+    expect(read).toMatchObject({ stored_truncated: true, content: stored, tool_calls: storedCalls });
 
     // Billed as produced: ceil(900,020 / 1,000,000) = 1 credit, through the ledger.
     expect(await books(teamId)).toEqual({ balance: 9, held: 0, ledgerSum: 9, activeHolds: 0 });

@@ -22,6 +22,7 @@ import {
   UpstreamError,
   retryDelayMs,
 } from '../../src/client';
+import { CHAT_PARAMS } from '../../src/core/chat-params';
 
 type Step = (init: RequestInit) => Response | Promise<Response>;
 
@@ -422,5 +423,27 @@ describe('streams', () => {
       purpose: 'test',
     });
     expect(new Headers(f.calls[0]!.init.headers).get('accept')).toBe('text/event-stream');
+  });
+});
+
+describe('the generation parameters', () => {
+  it('the client sends exactly the ones the gateway reads, no more and none left out', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { call_id: 'c', response: {}, metadata: {} }));
+    const client = new SluiceClient({ baseUrl: 'http://sluice.test', apiKey: 'k', teamId: 't', fetch });
+    const every = {
+      messages: [{ role: 'user' as const, content: 'x' }],
+      model: 'm',
+      temperature: 0.5,
+      max_tokens: 9,
+      stop: 's',
+      top_p: 0.9,
+      tools: [{ type: 'function' as const, function: { name: 'f' } }],
+      tool_choice: 'auto' as const,
+      response_format: { type: 'text' as const },
+      purpose: 'p',
+    };
+    await client.chat('job_1', { ...every, signal: new AbortController().signal, timeoutMs: 1000 });
+    const sent = JSON.parse(String(calls[0]!.init.body)) as Record<string, unknown>;
+    expect(Object.keys(sent).sort()).toEqual([...CHAT_PARAMS].sort());
   });
 });

@@ -8,13 +8,14 @@ import { expectTypeOf, it } from 'vitest';
 import type * as C from '../../src/client';
 import type {
   CallBody,
+  CallDetail,
   CompleteJobResponse,
   CreateAndCallResponse,
   CreditsResponse,
-  ErrorResponse,
   JobResponse,
   LlmCallResponse,
 } from '../../src/schemas/jobs';
+import type { ErrorResponse } from '../../src/schemas/errors';
 import type { ModelList } from '../../src/schemas/openai';
 import type { JobCostsResponse, JobPage, ReportsResponse, UsageResponse } from '../../src/schemas/usage';
 import type { ChatCompletionChunk } from '../../src/core/chat-chunk';
@@ -24,6 +25,7 @@ it('responses the gateway sends fit the client types', () => {
   expectTypeOf<z.infer<typeof CreateAndCallResponse>>().toExtend<C.CreateAndCallResult>();
   expectTypeOf<z.infer<typeof LlmCallResponse>>().toExtend<C.LlmCallResult>();
   expectTypeOf<z.infer<typeof JobResponse>>().toExtend<C.Job>();
+  expectTypeOf<z.infer<typeof CallDetail>>().toExtend<C.CallDetail>();
   expectTypeOf<z.infer<typeof CreditsResponse>>().toExtend<C.Credits>();
   expectTypeOf<z.infer<typeof ErrorResponse>>().toExtend<C.ErrorBody>();
   expectTypeOf<z.infer<typeof UsageResponse>>().toExtend<C.TeamUsage>();

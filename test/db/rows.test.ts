@@ -1,9 +1,11 @@
 import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { dbFor } from '../../src/db/client';
-import { fromRowJson, insertRow, insertRowQuery, rowJson } from '../../src/db/rows';
+import { drizzle } from 'drizzle-orm/d1';
+import { fromRowJson, insertColumns, insertRow, rowJson, tableRows, updateRow } from '../../src/db/rows';
+import * as schema from '../../src/db/schema';
 import { type LlmCall, apiKeys, jobs, llmCalls, models, teams } from '../../src/db/schema';
+import { batch, namedSql, run } from '../../src/db/statement';
 import { fakeModel, post, setupTeam } from '../support/api';
 
 describe('rows as JSON (several tables in one statement)', () => {
@@ -25,7 +27,7 @@ describe('rows as JSON (several tables in one statement)', () => {
     );
     const jobId = ((await created.json()) as { job_id: string }).job_id;
 
-    const db = dbFor(env.DB);
+    const db = drizzle(env.DB, { schema });
     const row = await env.DB.prepare(
       `SELECT (SELECT ${rowJson(teams, 't')} FROM teams t WHERE t.id = ?) AS team,
               (SELECT ${rowJson(models, 'm')} FROM models m WHERE m.alias = ?) AS model,
@@ -59,7 +61,7 @@ describe('whole-row inserts written once per table', () => {
     const { teamId, key } = await setupTeam(50);
     const created = await post('/api/jobs/create', { team_id: teamId, job_type: 'q' }, key);
     const jobId = ((await created.json()) as { job_id: string }).job_id;
-    const db = dbFor(env.DB);
+    const db = drizzle(env.DB, { schema });
     const row = (id: string, overrides: Partial<LlmCall> = {}): LlmCall => ({
       id,
       jobId,
@@ -90,12 +92,37 @@ describe('whole-row inserts written once per table', () => {
       row('call_a'),
       row('call_b', { stream: false, toolCalls: null, storedTruncated: true, ttftMs: null, error: 'cut' }),
     ];
-    for (const r of rows) {
-      const drizzles = db.insert(llmCalls).values(r).toSQL();
-      expect(insertRowQuery(llmCalls, r)).toEqual({ sql: drizzles.sql, params: drizzles.params });
-    }
-    await db.$client.batch([insertRow(db, llmCalls, rows[0]!), insertRow(db, llmCalls, rows[1]!)]);
+    // The values each column stores are the ones drizzle's own insert would bind.
+    for (const r of rows) expect(insertRow(llmCalls, r).params).toEqual(db.insert(llmCalls).values(r).toSQL().params);
+    expect(await batch(env.DB, [insertRow(llmCalls, rows[0]!), insertRow(llmCalls, rows[1]!)])).toEqual([1, 1]);
     const stored = await db.select().from(llmCalls).where(eq(llmCalls.jobId, jobId)).orderBy(llmCalls.id);
     expect(stored).toEqual(rows);
+    // Read back whole rows the way the API reads them: the same as drizzle's select.
+    const read = tableRows(llmCalls, namedSql('SELECT * FROM llm_calls WHERE job_id = :jobId ORDER BY id'), { jobId });
+    expect(await run(env.DB, read)).toEqual(stored);
+  });
+});
+
+describe('rows written with only some columns, and edits', () => {
+  it('leave the other columns to their defaults, and change only what is given', async () => {
+    const db = drizzle(env.DB, { schema });
+    const id = `team_rows_${crypto.randomUUID().slice(0, 8)}`;
+    const insert = insertColumns(teams, { id, name: 'Rows', allowedModels: ['mock'], createdAt: 5 });
+    expect(await run(env.DB, insert)).toBe(1);
+    // A taken key is a count of 0 when conflicts are ignored.
+    expect(await run(env.DB, insertColumns(teams, { id, name: 'Again' }, { ignoreConflict: true }))).toBe(0);
+    const [after] = await run(env.DB, updateRow(teams, 'id', id, { rpmLimit: 7, lowCreditThreshold: null }));
+    const [theirs] = await db.select().from(teams).where(eq(teams.id, id));
+    expect(after).toEqual(theirs);
+    expect(after).toMatchObject({
+      name: 'Rows',
+      allowedModels: ['mock'],
+      budgetMode: 'job_based',
+      creditsPerJob: 1,
+      rpmLimit: 7,
+      lowCreditThreshold: null,
+      createdAt: 5,
+    });
+    expect(await run(env.DB, updateRow(teams, 'id', 'no-such-team', { rpmLimit: 1 }))).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import {
   DEFAULT_MAX_TOKENS,
 } from '../../src/providers/anthropic';
 import type { Target } from '../../src/providers/types';
-import type { ChatParams } from '../../src/schemas/chat';
+import type { ChatParams } from '../../src/core/chat-params';
 import { anthropicError, anthropicMaxTokens, anthropicText, anthropicTool } from './fixtures/anthropic';
 import { chunk, events, expectTranscodes, transcode, usageChunk } from './harness';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configOf } from '../../src/config';
 import { createGeminiTranscoder, gemini, geminiRequestBody } from '../../src/providers/gemini';
 import type { Target } from '../../src/providers/types';
-import type { ChatParams } from '../../src/schemas/chat';
+import type { ChatParams } from '../../src/core/chat-params';
 import {
   geminiBlockedPrompt,
   geminiError,

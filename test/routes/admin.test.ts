@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, books, get, post, uniqueId } from '../support/api';
+import { api, books, get, post, setupTeam, uniqueId } from '../support/api';
 
 describe('admin routes', () => {
   it('refuse requests without the right X-Admin-Key', async () => {
@@ -94,8 +94,14 @@ describe('admin routes', () => {
   });
 
   it('unknown routes are a 404 in the error shape', async () => {
-    const res = await post('/api/nothing', {});
+    // Under a surface that needs a key, the key is checked first: a caller without one learns nothing.
+    expect((await post('/api/nothing', {})).status).toBe(401);
+    const { key } = await setupTeam(1);
+    const res = await post('/api/nothing', {}, key);
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).error.type).toBe('not_found_error');
+    const outside = await post('/nothing', {});
+    expect(outside.status).toBe(404);
+    expect(((await outside.json()) as any).error.type).toBe('not_found_error');
   });
 });

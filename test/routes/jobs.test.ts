@@ -106,6 +106,58 @@ describe('job lifecycle', () => {
     expect(view.costs.total_calls).toBe(2);
   });
 
+  it('the stored answers read back: GET shows each call with its text and tool calls, and one call whole', async () => {
+    const { teamId, key } = await setupTeam(5);
+    const { job_id } = (await (
+      await post('/api/jobs/create', { team_id: teamId, job_type: 'agent' }, key)
+    ).json()) as any;
+    const said = (await (
+      await post(`/api/jobs/${job_id}/llm-call`, { model: await fakeModel('answer'), messages: user('x') }, key)
+    ).json()) as any;
+    const tool = (await (
+      await post(`/api/jobs/${job_id}/llm-call`, { model: await fakeModel('tools'), messages: user('y') }, key)
+    ).json()) as any;
+
+    const view = (await (await get(`/api/jobs/${job_id}`, key)).json()) as any;
+    expect(view.calls.map((c: any) => [c.call_id, c.content, c.stored_truncated])).toEqual([
+      [said.call_id, 'Héllo wörld 🚀', false],
+      [tool.call_id, '', false],
+    ]);
+    expect(view.calls[0].tool_calls).toEqual([]);
+    expect(view.calls[1].tool_calls).toEqual([
+      {
+        id: 'call_abc',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city": "Paris", "unit": "c"}' },
+      },
+    ]);
+
+    const one = await get(`/api/jobs/${job_id}/calls/${tool.call_id}`, key);
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({
+      call_id: tool.call_id,
+      job_id,
+      status: 'success',
+      finish_reason: 'tool_calls',
+      prompt_tokens: 20,
+      completion_tokens: 9,
+      content: '',
+      tool_calls: view.calls[1].tool_calls,
+      stored_truncated: false,
+      attempts: 1,
+      stream: false,
+    });
+
+    // Another team's key, a call of another job, an unknown call.
+    const other = await setupTeam(5);
+    expect((await get(`/api/jobs/${job_id}/calls/${tool.call_id}`, other.key)).status).toBe(403);
+    const elsewhere = (await (
+      await post('/api/jobs/create', { team_id: teamId, job_type: 'agent' }, key)
+    ).json()) as any;
+    expect((await get(`/api/jobs/${elsewhere.job_id}/calls/${tool.call_id}`, key)).status).toBe(404);
+    expect((await get(`/api/jobs/${job_id}/calls/call_missing`, key)).status).toBe(404);
+  });
+
   it('a failed job releases its hold and charges nothing', async () => {
     const { teamId, key } = await setupTeam(3);
     const { job_id } = (await (

@@ -1,0 +1,1 @@
+ALTER TABLE `active_streams` ADD `output_tokens` integer;

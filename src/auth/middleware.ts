@@ -1,0 +1,34 @@
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../http/context';
+import { unauthorized } from '../errors';
+import { hashKey, secretsEqual } from '../lib/crypto';
+import { Caller } from './caller';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The request's credential, on the team surfaces (`/api/*`, `/v1/*`). */
+    caller: Caller;
+  }
+}
+
+/**
+ * The team surfaces (`/api/*`, `/v1/*`): every request carries a virtual key as
+ * `Authorization: Bearer sk-...`. Only its hash is kept; the key is checked in the route's own
+ * D1 batch (`Caller`), so a route under these prefixes cannot forget to authenticate.
+ */
+export const virtualKey = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header('authorization') ?? '';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw unauthorized('Missing API key: send Authorization: Bearer <key>', 'missing_api_key');
+  c.set('caller', new Caller(await hashKey(match[1])));
+  await next();
+});
+
+/** The operator surface (`/admin/*`): `X-Admin-Key` must equal `ADMIN_API_KEY` (constant time). No key configured: no access. */
+export const adminKey = createMiddleware<AppEnv>(async (c, next) => {
+  const expected = c.var.config.adminApiKey;
+  const given = c.req.header('x-admin-key');
+  if (!expected || !given || !(await secretsEqual(given, expected)))
+    throw unauthorized('Missing or invalid X-Admin-Key', 'invalid_admin_key');
+  await next();
+});

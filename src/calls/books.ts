@@ -1,0 +1,95 @@
+/**
+ * A finished call's books, written in one D1 batch: its row (calls/record.ts), its concurrency
+ * slot freed and its tokens counted, and its settlement (billing/settle.ts). Streams write them
+ * under `waitUntil`, so a client that disconnects cannot lose them.
+ */
+import type { Usage } from '../core/completion';
+import { settleCall } from '../billing/settle';
+import { estimateUsage } from '../billing/tokens';
+import { insertRow } from '../db/rows';
+import { type Model, llmCalls } from '../db/schema';
+import { batch } from '../db/statement';
+import { trackSettling } from '../jobs/settling';
+import type { ChatParams } from '../core/chat-params';
+import type { PumpOutcome } from '../streaming/pump/types';
+import type { Admitted } from './admission';
+import { countTokens, releaseSlot } from './limits';
+import { callRecord } from './record';
+
+export interface FinishedCall {
+  admitted: Admitted;
+  params: ChatParams;
+  stream: boolean;
+  /** The job ends with this call (create-and-call, `/v1`). */
+  finishesJob: boolean;
+  served: Model;
+  attempts: number;
+  outcome: PumpOutcome;
+}
+
+const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
+/** The provider's usage when it sent one (zeros included), else counted with the tokenizer. */
+async function resolveUsage(call: FinishedCall): Promise<{ usage: Usage; estimated: boolean }> {
+  const { completion, ttftMs } = call.outcome;
+  if (completion.usage) return { usage: completion.usage, estimated: false };
+  const nothing = !completion.content && !completion.toolCalls.length && ttftMs === null;
+  if (nothing) return { usage: NO_USAGE, estimated: false };
+  return { usage: await estimateUsage(call.params, completion), estimated: true };
+}
+
+/**
+ * Writes the books and resolves to the usage they record. It never rejects: a failed batch is
+ * logged (it shows in `wrangler tail` and Workers Logs) and the call's hold is left for the
+ * scheduled sweep to release.
+ */
+export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<Usage> {
+  const { admitted, outcome } = call;
+  const { callId, job, team, key } = admitted;
+  let usage = NO_USAGE;
+  const work = (async () => {
+    const resolved = await resolveUsage(call);
+    usage = resolved.usage;
+    const now = Date.now();
+    const record = callRecord({
+      callId,
+      job,
+      alias: admitted.model.alias,
+      served: call.served,
+      attempts: call.attempts,
+      purpose: call.params.purpose ?? null,
+      stream: call.stream,
+      outcome,
+      usage,
+      estimated: resolved.estimated,
+      now,
+    });
+    await batch(d1, [
+      insertRow(llmCalls, record),
+      releaseSlot(callId),
+      // Only what this team's settings (as admitted) need: every statement costs on the hot path.
+      ...(team.tpmLimit !== null || key.tpmLimit !== null
+        ? [countTokens({ teamId: team.id, keyId: key.id, windowStart: admitted.windowStart }, usage.total_tokens)]
+        : []),
+      ...settleCall(
+        {
+          callId,
+          job,
+          team,
+          model: call.served,
+          status: outcome.status,
+          usage,
+          finishesJob: call.finishesJob,
+          errorMessage: outcome.error?.message ?? null,
+        },
+        now,
+      ),
+    ]);
+  })().catch((err: unknown) => {
+    console.error(
+      JSON.stringify({ msg: 'call bookkeeping failed', call_id: callId, job_id: job.id, error: String(err) }),
+    );
+  });
+  await trackSettling(job.id, work);
+  return usage;
+}

@@ -1,0 +1,139 @@
+/**
+ * The model catalog: an alias maps to a provider, an upstream model, an optional base URL,
+ * list prices and fallbacks. Calls read it inside admission's batch; operators edit it.
+ */
+import { type Model, models } from '../db/schema';
+import { tableRows, updateRow } from '../db/rows';
+import { batch, first, namedSql, rows, run, write } from '../db/statement';
+import { badRequest, conflict, notFound } from '../errors';
+
+const byAlias = namedSql('SELECT * FROM models WHERE alias = :alias');
+const all = namedSql('SELECT * FROM models ORDER BY alias');
+const enabled = namedSql('SELECT * FROM models WHERE enabled = 1 ORDER BY alias');
+const inList = namedSql('SELECT * FROM models WHERE alias IN (SELECT value FROM json_each(:aliases))');
+
+export const modelByAlias = (alias: string) => first(tableRows(models, byAlias, { alias }));
+export const allModels = () => tableRows(models, all);
+export const enabledModels = () => tableRows(models, enabled);
+/** The catalog rows of these aliases (in no particular order). */
+export const modelsIn = (aliases: string[]) => tableRows(models, inList, { aliases: JSON.stringify(aliases) });
+
+/** Unknown or disabled aliases are 404 `model_not_found`; the message names only the alias asked for. */
+export function requireModel(model: Model | null | undefined, alias: string): Model {
+  if (!model || !model.enabled) throw notFound('model', alias, 'model_not_found');
+  return model;
+}
+
+/** The catalog entry, enabled or not; 404 for an unknown alias. */
+export async function requireEntry(d1: D1Database, alias: string): Promise<Model> {
+  const model = await run(d1, modelByAlias(alias));
+  if (!model) throw notFound('model', alias, 'model_not_found');
+  return model;
+}
+
+function noSelfReference(alias: string, fallbacks: string[] | null | undefined) {
+  const i = fallbacks?.indexOf(alias) ?? -1;
+  if (i >= 0) throw badRequest(`A model cannot fall back to itself ('${alias}')`, `fallbacks.${i}`, 'fallback_self');
+}
+
+/** True when every alias of `:fallbacks` is in the catalog (one bound parameter, whatever the length). */
+const FALLBACKS_EXIST = `(SELECT count(*) FROM models WHERE alias IN (SELECT value FROM json_each(:fallbacks)))
+  = json_array_length(:fallbacks)`;
+
+const insert = namedSql(`INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok,
+    output_price_per_mtok, fallbacks, enabled, created_at)
+  SELECT :alias, :provider, :upstreamModel, :baseUrl, :inputPrice, :outputPrice, :fallbacksOrNull, :enabled, :now
+  WHERE ${FALLBACKS_EXIST}
+  ON CONFLICT (alias) DO NOTHING`);
+
+export interface NewModel {
+  alias: string;
+  provider: string;
+  upstreamModel: string;
+  baseUrl: string | null;
+  inputPricePerMtok: number;
+  outputPricePerMtok: number;
+  fallbacks: string[] | null;
+  enabled: boolean;
+}
+
+/**
+ * A new catalog entry; 409 if the alias exists, 400 naming a fallback not in the catalog. The
+ * fallbacks are checked inside the insert, so one deleted meanwhile cannot slip in.
+ */
+export async function createModel(d1: D1Database, m: NewModel, now: number): Promise<Model> {
+  noSelfReference(m.alias, m.fallbacks);
+  const fallbacks = JSON.stringify(m.fallbacks ?? []);
+  const [inserted, row] = await batch(d1, [
+    write(insert, {
+      alias: m.alias,
+      provider: m.provider,
+      upstreamModel: m.upstreamModel,
+      baseUrl: m.baseUrl,
+      inputPrice: m.inputPricePerMtok,
+      outputPrice: m.outputPricePerMtok,
+      fallbacks,
+      fallbacksOrNull: m.fallbacks ? fallbacks : null,
+      enabled: m.enabled ? 1 : 0,
+      now,
+    }),
+    modelByAlias(m.alias),
+  ]);
+  if (inserted === 1) return row!;
+  if (row) throw conflict(`Model '${m.alias}' already exists`, 'model_exists');
+  return missingFallback(d1, m.fallbacks ?? []);
+}
+
+export type ModelChanges = Omit<Partial<typeof models.$inferInsert>, 'alias' | 'createdAt'>;
+
+/** Changes a catalog entry (absent fields keep their value); 404, or 400 naming a missing fallback. */
+export async function updateModel(d1: D1Database, alias: string, changes: ModelChanges): Promise<Model> {
+  noSelfReference(alias, changes.fallbacks);
+  if (!Object.values(changes).some((v) => v !== undefined)) return requireEntry(d1, alias);
+  const fallbacks = changes.fallbacks ?? [];
+  const [[updated], row] = await batch(d1, [
+    updateRow(
+      models,
+      'alias',
+      alias,
+      { ...changes, updatedAt: Date.now() },
+      {
+        sql: FALLBACKS_EXIST,
+        values: { fallbacks: JSON.stringify(fallbacks) },
+      },
+    ),
+    modelByAlias(alias),
+  ]);
+  if (!row) throw notFound('model', alias, 'model_not_found');
+  return updated ?? missingFallback(d1, fallbacks);
+}
+
+/** After a guarded write did nothing: 400 naming the first fallback alias not in the catalog. */
+async function missingFallback(d1: D1Database, fallbacks: string[]): Promise<never> {
+  const have = new Set((await run(d1, modelsIn(fallbacks))).map((m) => m.alias));
+  const i = Math.max(
+    0,
+    fallbacks.findIndex((a) => !have.has(a)),
+  );
+  throw badRequest(`No model '${fallbacks[i]}' in the catalog to fall back to`, `fallbacks.${i}`, 'model_not_found');
+}
+
+const REFERENCED_BY =
+  'SELECT m.alias FROM models m, json_each(m.fallbacks) f WHERE f.value = :alias AND m.alias != :alias';
+const referrers = namedSql(`${REFERENCED_BY} ORDER BY m.alias`);
+const deleteUnreferenced = namedSql(`DELETE FROM models WHERE alias = :alias AND NOT EXISTS (${REFERENCED_BY})`);
+
+/** Removes an alias no other alias falls back to; 404, or 409 naming those that do. */
+export async function deleteModel(d1: D1Database, alias: string): Promise<void> {
+  const [found, using, deleted] = await batch(d1, [
+    modelByAlias(alias),
+    rows<{ alias: string }>(referrers, { alias }),
+    write(deleteUnreferenced, { alias }),
+  ]);
+  if (!found) throw notFound('model', alias, 'model_not_found');
+  if (deleted !== 1)
+    throw conflict(
+      `'${alias}' is a fallback of ${using.map((r) => r.alias).join(', ')}; remove it there first`,
+      'model_in_use',
+    );
+}

@@ -1,0 +1,12 @@
+import { createRouter } from '../http/router';
+import { jobsApi } from './api/jobs';
+import { reportsApi } from './api/reports';
+import { teamsApi } from './api/teams';
+import { usageApi } from './api/usage';
+
+/** The team surface, mounted at `/api` behind the virtual-key middleware (app.ts). */
+export const api = createRouter();
+api.route('/', jobsApi);
+api.route('/', teamsApi);
+api.route('/', usageApi);
+api.route('/', reportsApi);
