@@ -34,7 +34,18 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const dev = spawn(
   wrangler,
-  ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', ...persist, ...vars],
+  // --test-scheduled: GET /__scheduled?cron=... runs a cron trigger by hand (README, Scheduled work).
+  [
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    port,
+    '--show-interactive-dev-session=false',
+    '--test-scheduled',
+    ...persist,
+    ...vars,
+  ],
   {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],

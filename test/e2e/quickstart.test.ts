@@ -43,4 +43,18 @@ describe('npm start', () => {
     const body = (await credits.json()) as { credits_remaining: number };
     expect(body.credits_remaining).toBeLessThan(1000);
   }, 60_000);
+
+  it("runs the cron triggers by hand, as the README's recipe does", async () => {
+    for (const [cron, task] of [
+      ['5+0+*+*+*', 'daily_report'],
+      ['*/10+*+*+*+*', 'job_expiry'],
+    ]) {
+      const res = await fetch(`${gateway.base}/__scheduled?cron=${cron}`);
+      expect(res.status, cron).toBe(200);
+      await res.text();
+      const done = `"msg":"cron done","cron":"${cron.replaceAll('+', ' ')}","task":"${task}"`;
+      for (let i = 0; i < 50 && !gateway.output().includes(done); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(gateway.output()).toContain(done);
+    }
+  }, 30_000);
 });
