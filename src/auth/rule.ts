@@ -22,6 +22,16 @@ export function keyRefusal(k: string, t: string | null): string {
 /** The rule as a condition: the key `k` of team `t` may act at `:now`. */
 export const usableKey = (k: string, t: string) => `${keyRefusal(k, t)} IS NULL`;
 
+/**
+ * The model `alias` (SQL) is one the key `k` of team `t` may call: each of them either allows
+ * every model (NULL) or lists it.
+ */
+export function modelAllowed(k: string, t: string, alias: string): string {
+  const listed = (column: string) =>
+    `(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ${alias}))`;
+  return `(${listed(`${t}.allowed_models`)} AND ${listed(`${k}.allowed_models`)})`;
+}
+
 /** The error a refused key gets: 401 for the key itself, 403 for its suspended team. */
 export function refusalError(refusal: string | null | undefined): ApiError {
   switch (refusal) {

@@ -11,8 +11,8 @@
  */
 import { type Caller } from '../auth/caller';
 import { noteKeyUseUnlessFresh, rememberKeyUse } from '../auth/key-use';
-import { keyRefusal, refusalError, requireSameTeam, usableKey } from '../auth/rule';
-import { AFFORDABLE_OUTPUT_SQL, AVAILABLE, CALL_OUTPUT_SQL, callHoldSql } from '../billing/budget';
+import { keyRefusal, modelAllowed, refusalError, requireSameTeam, usableKey } from '../auth/rule';
+import { AFFORDABLE_OUTPUT_SQL, AVAILABLE, CALL_OUTPUT_SQL, JOB_HOLD_SQL, callHoldSql } from '../billing/budget';
 import { admittedCallHoldsSql } from '../billing/ledger';
 import { roughPromptTokens } from '../billing/tokens';
 import { requireModel } from '../catalog/models';
@@ -57,8 +57,6 @@ export interface Admitted {
   maxTokens: number | null;
 }
 
-const allowed = (column: string) =>
-  `(${column} IS NULL OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = :alias))`;
 const TEAM_SCOPE = "'team:' || t.id";
 const KEY_SCOPE = "'key:' || k.id";
 const windowCount = (scope: string, column: 'requests' | 'tokens') =>
@@ -97,7 +95,7 @@ function admissionSql(newJob: boolean) {
       SELECT :callId, t.id, :now, ${CALL_OUTPUT_SQL} AS output_tokens
       FROM api_keys k JOIN teams t ON t.id = ${teamOf} JOIN models m ON m.alias = :alias
       WHERE k.key_hash = :keyHash AND ${usableKey('k', 't')} AND t.id = k.team_id AND m.enabled = 1
-        AND ${allowed('t.allowed_models')} AND ${allowed('k.allowed_models')}
+        AND ${modelAllowed('k', 't', ':alias')}
         AND ${jobOk}
         AND (t.rpm_limit IS NULL OR ${windowCount(TEAM_SCOPE, 'requests')} <= t.rpm_limit)
         AND (k.rpm_limit IS NULL OR ${windowCount(KEY_SCOPE, 'requests')} <= k.rpm_limit)
@@ -124,6 +122,8 @@ function admissionSql(newJob: boolean) {
       (SELECT ${rowJson(apiKeys, 'k')} FROM api_keys k WHERE k.key_hash = :keyHash) AS key,
       (SELECT ${keyRefusal('k', 't')} FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = :keyHash)
         AS refusal,
+      (SELECT ${modelAllowed('k', 't', ':alias')} FROM api_keys k JOIN teams t ON t.id = k.team_id
+        WHERE k.key_hash = :keyHash) AS model_allowed,
       (SELECT ${rowJson(teams, 't')} FROM teams t WHERE t.id = (SELECT team_id FROM api_keys WHERE key_hash = :keyHash)) AS team,
       (SELECT ${rowJson(models, 'm')} FROM models m WHERE m.alias = :alias) AS model,
       (SELECT ${rowJson(jobs, 'j')} FROM jobs j WHERE j.id = :jobId) AS job,
@@ -163,6 +163,7 @@ interface DecisionRow {
   team: string | null;
   model: string | null;
   job: string | null;
+  model_allowed: number;
   output_tokens: number | null;
   admitted: number;
 }
@@ -205,9 +206,7 @@ export async function admitCall(d1: D1Database, req: AdmissionRequest): Promise<
     job = existing;
   }
   const model = requireModel(fromRowJson(models, seen.model), alias);
-  for (const list of [team.allowedModels, key.allowedModels]) {
-    if (list && !list.includes(alias)) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
-  }
+  if (seen.model_allowed !== 1) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
   if (admitted) return { callId, key, team, model, job, windowStart: w, maxTokens: seen.output_tokens };
   // Refused: a second, read-only round trip finds out which rule said no.
   const [windows, inFlight, affordable] = await batch(d1, [

@@ -2,6 +2,7 @@
  * The model catalog: an alias maps to a provider, an upstream model, an optional base URL,
  * list prices and fallbacks. Calls read it inside admission's batch; operators edit it.
  */
+import { modelAllowed } from '../auth/rule';
 import { type Model, models } from '../db/schema';
 import { tableRows, updateRow } from '../db/rows';
 import { batch, first, namedSql, rows, run, write } from '../db/statement';
@@ -9,12 +10,14 @@ import { badRequest, conflict, notFound } from '../errors';
 
 const byAlias = namedSql('SELECT * FROM models WHERE alias = :alias');
 const all = namedSql('SELECT * FROM models ORDER BY alias');
-const enabled = namedSql('SELECT * FROM models WHERE enabled = 1 ORDER BY alias');
+const forKey = namedSql(`SELECT m.* FROM models m, api_keys k JOIN teams t ON t.id = k.team_id
+  WHERE k.key_hash = :keyHash AND m.enabled = 1 AND ${modelAllowed('k', 't', 'm.alias')} ORDER BY m.alias`);
 const inList = namedSql('SELECT * FROM models WHERE alias IN (SELECT value FROM json_each(:aliases))');
 
 export const modelByAlias = (alias: string) => first(tableRows(models, byAlias, { alias }));
 export const allModels = () => tableRows(models, all);
-export const enabledModels = () => tableRows(models, enabled);
+/** The enabled aliases the key with this hash may call (its team's and its own model lists). */
+export const modelsForKey = (keyHash: string) => tableRows(models, forKey, { keyHash });
 /** The catalog rows of these aliases (in no particular order). */
 export const modelsIn = (aliases: string[]) => tableRows(models, inList, { aliases: JSON.stringify(aliases) });
 

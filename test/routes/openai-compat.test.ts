@@ -122,6 +122,26 @@ describe('/v1 with the official OpenAI SDK', () => {
     expect(ids).toEqual(expect.arrayContaining(['mock', 'gpt-4o-mini', 'gpt-4o']));
   });
 
+  it('lists only the models the key may call: its team’s list, then its own', async () => {
+    const { keyId, key } = await setupTeam(1, { allowed_models: ['mock', 'gpt-4o-mini', 'gpt-4o'] });
+    const list = async () => {
+      const ids: string[] = [];
+      for await (const m of client(key).models.list()) ids.push(m.id);
+      return ids;
+    };
+    expect(await list()).toEqual(['gpt-4o', 'gpt-4o-mini', 'mock']);
+    await env.DB.prepare('UPDATE api_keys SET allowed_models = ? WHERE id = ?')
+      .bind(JSON.stringify(['mock', 'claude-sonnet-4']), keyId)
+      .run();
+    expect(await list()).toEqual(['mock']);
+    await env.DB.prepare("UPDATE models SET enabled = 0 WHERE alias = 'mock'").run();
+    try {
+      expect(await list()).toEqual([]);
+    } finally {
+      await env.DB.prepare("UPDATE models SET enabled = 1 WHERE alias = 'mock'").run();
+    }
+  });
+
   it('raises the SDK error class that matches each failure', async () => {
     const { teamId, key } = await setupTeam(1);
     const messages = [{ role: 'user' as const, content: 'x' }];

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { enabledModels } from '../../catalog/models';
+import { modelsForKey } from '../../catalog/models';
 import { bearerAuth, json, teamErrors } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 import { ModelList } from '../../schemas/openai';
@@ -16,7 +16,7 @@ modelsApi.openapi(
     responses: { 200: json(ModelList, 'Models'), ...teamErrors },
   }),
   async (c) => {
-    const [, rows] = await c.var.caller.batch(c.env.DB, [enabledModels()]);
+    const [, rows] = await c.var.caller.batch(c.env.DB, [modelsForKey(c.var.caller.keyHash)]);
     return c.json(
       {
         object: 'list' as const,
