@@ -17,7 +17,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { descendants } from './proc.mjs';
+import { descendants } from './lib/proc.mjs';
 
 // The Miniflare that wrangler itself uses (it is wrangler's dependency, not the project's).
 const fromWrangler = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));

@@ -1,0 +1,222 @@
+// The paths a run measures, and how a request looks on each. A path (called a `target` in the
+// phases' code: what a request is aimed at) is a name, a base URL, the routes for a stream and for
+// a call, the headers and body it needs, the pids of its Worker's workerd process and an agent:
+//   direct      the upstream itself
+//   reference   bench/reference: a Worker that only forwards the upstream's body
+//   sluice      Sluice, through create-and-call(-stream) with a virtual key
+//   baseline    with BASELINE_REV, that commit's Sluice, in the phases it joins
+// plus the re-encoded phase's variants of the reference and Sluice (Anthropic's and Gemini's APIs).
+import http from 'node:http';
+import { join } from 'node:path';
+import { request, callOnce, streamOnce } from './client.mjs';
+import { ADMIN_KEY, baselineRev, cfg, JS_FLOOR, root } from './config.mjs';
+import { startHost } from './processes.mjs';
+import { sleep } from './util.mjs';
+
+/** Starts every Worker in workerd (bench/host.mjs), the local D1 apart unless D1=shared. */
+export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut }, persist, upstream) {
+  console.error('starting the Workers in workerd (Miniflare)...');
+  const sluiceBindings = {
+    ADMIN_API_KEY: ADMIN_KEY,
+    OPENAI_API_KEY: 'sk-bench',
+    ANTHROPIC_API_KEY: 'sk-ant-bench',
+    GEMINI_API_KEY: 'gm-bench',
+  };
+  const d1Apart = cfg.D1 === 'apart';
+  return startHost({
+    workers: [
+      ...(d1Apart
+        ? [
+            {
+              name: 'd1',
+              config: join(app, 'wrangler.toml'),
+              script: join(root, 'bench', 'd1-host.worker.js'),
+              persist: join(persist, 'v3'),
+              inspect: cfg.PROFILE,
+            },
+          ]
+        : []),
+      {
+        name: 'sluice',
+        config: join(app, 'wrangler.toml'),
+        outdir: sluiceOut,
+        ...(d1Apart ? { d1From: 'd1' } : { persist: join(persist, 'v3') }),
+        inspect: cfg.PROFILE,
+        bindings: sluiceBindings,
+      },
+      ...(baselineApp
+        ? [
+            {
+              name: 'baseline',
+              config: join(baselineApp, 'wrangler.toml'),
+              outdir: baselineOut,
+              d1From: 'd1',
+              inspect: cfg.PROFILE,
+              bindings: sluiceBindings,
+            },
+          ]
+        : []),
+      {
+        name: 'reference',
+        config: join(root, 'bench', 'reference', 'wrangler.toml'),
+        like: join(app, 'wrangler.toml'),
+        outdir: refOut,
+        inspect: cfg.PROFILE,
+        bindings: { UPSTREAM_URL: `${upstream.url}/v1` },
+      },
+    ],
+  });
+}
+
+/** The bench team, with ample credits, and a virtual key of it, through Sluice's admin API. */
+async function benchKey(sluiceUrl) {
+  const team = await request(
+    `${sluiceUrl}/admin/teams`,
+    'POST',
+    { team_id: 'bench', name: 'Bench', credits: 10_000_000 },
+    { 'x-admin-key': ADMIN_KEY },
+  );
+  if (team.status !== 201) throw new Error(`creating the bench team failed: ${team.status} ${team.text}`);
+  const keyRes = await request(
+    `${sluiceUrl}/admin/teams/bench/keys`,
+    'POST',
+    { name: 'bench' },
+    { 'x-admin-key': ADMIN_KEY },
+  );
+  if (keyRes.status !== 201) throw new Error(`issuing the bench key failed: ${keyRes.status} ${keyRes.text}`);
+  return JSON.parse(keyRes.text).key;
+}
+
+const messages = (shape) => [
+  { role: 'system', content: 'You are a benchmark.' },
+  { role: 'user', content: JSON.stringify(shape) },
+];
+const openaiBody = (shape, stream) =>
+  JSON.stringify({
+    model: 'bench',
+    messages: messages(shape),
+    stream,
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+  });
+const keepAlive = () => new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+// Streams Sluice must re-encode: the reference forwards the provider's own events (its URL
+// keeps the path after /v1), Sluice answers OpenAI chunks for a catalog model of that provider.
+export const RECODED = {
+  anthropic: {
+    streamPath: '/v1/messages',
+    done: 'event: message_stop',
+    body: (shape) =>
+      JSON.stringify({
+        model: 'bench',
+        max_tokens: 1024,
+        stream: true,
+        messages: [{ role: 'user', content: JSON.stringify(shape) }],
+      }),
+  },
+  gemini: {
+    streamPath: '/v1/v1beta/models/bench:streamGenerateContent?alt=sse',
+    done: '"finishReason":"STOP"',
+    body: (shape) => JSON.stringify({ contents: [{ role: 'user', parts: [{ text: JSON.stringify(shape) }] }] }),
+  },
+};
+
+/**
+ * Creates the bench team and key, then describes every path. Resolves with
+ *   targets        direct, reference, sluice: the paths of every phase
+ *   seqTargets     those, and the baseline when there is one: the sequential, per-call and re-encoded phases
+ *   byName(name)   one of them
+ *   recodeTargets(provider)   the re-encoded phase's paths for `anthropic` or `gemini`
+ */
+export async function benchPaths(host, upstream) {
+  const sluiceUrl = host.workers.sluice.url;
+  const key = await benchKey(sluiceUrl);
+  const targets = [
+    {
+      name: 'direct',
+      base: upstream.url,
+      streamPath: '/v1/chat/completions',
+      callPath: '/v1/chat/completions',
+      headers: {},
+      body: openaiBody,
+      pids: [],
+      agent: keepAlive(),
+    },
+    {
+      name: 'reference',
+      base: host.workers.reference.url,
+      streamPath: '/v1/chat/completions',
+      callPath: '/v1/chat/completions',
+      headers: {},
+      body: openaiBody,
+      pids: host.workers.reference.pids,
+      agent: keepAlive(),
+    },
+    {
+      name: 'sluice',
+      base: sluiceUrl,
+      streamPath: '/api/jobs/create-and-call-stream',
+      callPath: '/api/jobs/create-and-call',
+      headers: { authorization: `Bearer ${key}` },
+      body: (shape) =>
+        JSON.stringify({ team_id: 'bench', job_type: 'bench', model: 'bench', messages: messages(shape) }),
+      pids: host.workers.sluice.pids,
+      d1Pids: host.workers.d1?.pids ?? [], // the local D1's own process, when it runs apart
+      agent: keepAlive(),
+    },
+  ];
+  const byName = (name) => targets.find((t) => t.name === name);
+  // The baseline Sluice (BASELINE_REV) shares the bench team and key: both use the same local D1.
+  const seqTargets = baselineRev
+    ? [
+        ...targets,
+        {
+          ...byName('sluice'),
+          name: 'baseline',
+          base: host.workers.baseline.url,
+          pids: host.workers.baseline.pids,
+          agent: keepAlive(),
+        },
+      ]
+    : targets;
+  for (const t of seqTargets)
+    if (t.name !== 'direct' && !t.pids.length) throw new Error(`no workerd process found for ${t.name}`);
+
+  const recodeTargets = (provider) => [
+    { ...byName('reference'), ...RECODED[provider] },
+    // The same Worker moving each chunk through JavaScript: what touching every chunk costs at all.
+    { ...byName('reference'), ...RECODED[provider], name: JS_FLOOR, headers: { 'x-bench-relay': 'js' } },
+    // Sluice, and its baseline when there is one (the same request: both share the bench team).
+    ...seqTargets
+      .filter((t) => t.name === 'sluice' || t.name === 'baseline')
+      .map((t) => ({
+        ...t,
+        body: (shape) =>
+          JSON.stringify({
+            team_id: 'bench',
+            job_type: 'bench',
+            model: `bench-${provider}`,
+            messages: messages(shape),
+          }),
+      })),
+  ];
+  return { targets, seqTargets, byName, recodeTargets };
+}
+
+/** Every path must work before anything is measured: one short stream (and call) on each. */
+export async function checkPaths({ seqTargets, recodeTargets }, host) {
+  for (const t of cfg.RECODE ? Object.keys(RECODED).flatMap(recodeTargets) : []) {
+    const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
+    if (!s.ok) await sleep(500);
+    if (!s.ok)
+      throw new Error(`${t.name} (${t.streamPath}): a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);
+  }
+  for (const t of seqTargets) {
+    const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
+    if (!s.ok) await sleep(500); // let the Worker's own log line arrive
+    if (!s.ok) throw new Error(`${t.name}: a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);
+    const c = await callOnce(t, { first: 1, n: 5, gap: 0 }, { agent: t.agent, timeoutMs: 15_000 });
+    if (!c.ok) await sleep(500);
+    if (!c.ok) throw new Error(`${t.name}: a test call failed: ${c.error}\n${host.log().slice(-3000)}`);
+  }
+}

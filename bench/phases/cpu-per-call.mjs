@@ -1,0 +1,42 @@
+// CPU per call: many short streams per Worker, a few at a time, the Workers taking turns.
+import { streamOnce } from '../lib/client.mjs';
+import { cfg } from '../lib/config.mjs';
+import { cpuWhenIdle } from '../lib/stats.mjs';
+import { rotate } from '../lib/util.mjs';
+
+/** The short stream whose CPU stands for a call's fixed cost: three chunks, 1 ms apart. */
+export const SHORT_STREAM = { first: 1, n: 3, gap: 1 };
+/** Short streams a Worker serves at once in the CPU per call phase. */
+const CALL_CONCURRENCY = 4;
+
+/**
+ * Runtime CPU per call, measured directly: many short streams, CALL_CONCURRENCY at a time, in
+ * rounds in which the Workers take turns (the order rotated every round, as in the other phases),
+ * so the machine's drift reaches each alike. The CPU split's per-call figure is extrapolated from two lengths and
+ * coarse (its Sluice-minus-reference spans 1.5 ms over full runs); this one is fine enough to tell
+ * one Sluice's per-call work from another's (BASELINE_REV). See bench/README.md for its measured
+ * noise.
+ */
+export async function cpuPerCall(targets) {
+  const streams = cfg.CALL_ROUNDS * cfg.CALL_STREAMS;
+  if (!streams) return {};
+  console.error(`CPU per call: ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} short streams per Worker`);
+  const cpuS = Object.fromEntries(targets.map((t) => [t.name, 0]));
+  for (let round = 0; round < cfg.CALL_ROUNDS; round++) {
+    for (const t of rotate(targets, round)) {
+      const before = await cpuWhenIdle(t.pids);
+      let started = 0;
+      const worker = async () => {
+        while (started++ < cfg.CALL_STREAMS) {
+          const r = await streamOnce(t, SHORT_STREAM, { agent: t.agent, timeoutMs: 15_000 });
+          if (!r.ok) throw new Error(`CPU per call, ${t.name}: ${r.error}`);
+        }
+      };
+      await Promise.all(Array.from({ length: CALL_CONCURRENCY }, worker));
+      cpuS[t.name] += (await cpuWhenIdle(t.pids)) - before;
+    }
+  }
+  return Object.fromEntries(
+    targets.map((t) => [t.name, { streams, cpu_ms_per_stream: (cpuS[t.name] * 1000) / streams }]),
+  );
+}

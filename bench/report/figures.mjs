@@ -1,0 +1,89 @@
+// The phases' raw samples turned into the figures that the table, the targets and results.json
+// all read: percentiles per path, CPU per chunk over every concurrency level, the reference's
+// per-call work runs and the re-encoded rounds.
+import { cfg, JS_FLOOR, withWork } from '../lib/config.mjs';
+import { pct, roundStats, sum } from '../lib/stats.mjs';
+
+/**
+ * `paths`: the names of the main table's paths (direct, reference, sluice), in column order;
+ * the rest: what the phases resolved with.
+ */
+export function figures({ paths, seq, calls, conc, recode }) {
+  const names = paths;
+  const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
+  const levels = Object.keys(conc).map(Number);
+  const concStats = Object.fromEntries(levels.map((c) => [c, per((n) => roundStats(conc[c][n]))]));
+  const seqStats = per((n) => ({
+    requests: seq[n].ttft.length,
+    errors: seq[n].errors,
+    last_error: seq[n].lastError,
+    ttft_p50: pct(seq[n].ttft, 0.5),
+    ttft_p99: pct(seq[n].ttft, 0.99),
+    reach_p50: pct(seq[n].reach, 0.5),
+    reach_p99: pct(seq[n].reach, 0.99),
+    chunk_p50: pct(seq[n].delays, 0.5),
+    chunk_p99: pct(seq[n].delays, 0.99),
+    chunks: seq[n].delays.length,
+  }));
+  seqStats.cpu_ms_per_request = per((n) => (seq.cpu[n] === null ? null : (seq.cpu[n] * 1000) / cfg.SEQ));
+  const callStats = per((n) => ({
+    requests: calls[n].ms.length,
+    errors: calls[n].errors,
+    last_error: calls[n].lastError,
+    p50: pct(calls[n].ms, 0.5),
+    p99: pct(calls[n].ms, 0.99),
+  }));
+  const cpuOverPhases = (field) =>
+    per((n) => {
+      const all = levels.map((c) => concStats[c][n]);
+      if (all.some((s) => s[field] === null)) return null;
+      const chunks = sum(all.map((s) => s.chunks));
+      return chunks ? (sum(all.map((s) => s[field])) * 1e6) / chunks : null;
+    });
+  const cpuTotal = cpuOverPhases('cpu_s');
+  const d1CpuTotal = cpuOverPhases('d1_cpu_s');
+  const small = levels[0];
+  const big = levels.at(-1);
+  // The reference with extra CPU work per call (cfg.WORK), at the first concurrency level: how the
+  // delay there grows with per-call CPU alone, whoever spends it.
+  const workStats = cfg.WORK.filter((units) => conc[small]?.[withWork(units)]).map((units) => {
+    const s = roundStats(conc[small][withWork(units)]);
+    const ref = concStats[small].reference;
+    const extra =
+      s.cpu_us_per_chunk === null || ref.cpu_us_per_chunk === null ? null : s.cpu_us_per_chunk - ref.cpu_us_per_chunk;
+    return {
+      units,
+      extra_cpu_ms_per_call: extra === null ? null : (extra * cfg.N) / 1000,
+      chunk_p99: s.chunk_p99,
+      chunk_p99_ratio: ref.chunk_p99 ? s.chunk_p99 / ref.chunk_p99 : null,
+      steady_chunk_p99: s.steady_chunk_p99,
+      cpu_us_per_chunk: s.cpu_us_per_chunk,
+      completed: s.completed,
+      streams: s.streams,
+      errors: s.errors,
+    };
+  });
+  const recodeStats = Object.fromEntries(
+    Object.entries(recode).map(([provider, byPath]) => [
+      provider,
+      {
+        ...per((n) => (byPath[n] ? roundStats(byPath[n]) : null)),
+        [JS_FLOOR]: byPath[JS_FLOOR] ? roundStats(byPath[JS_FLOOR]) : null,
+      },
+    ]),
+  );
+  return {
+    names,
+    per,
+    levels,
+    small,
+    big,
+    seqStats,
+    callStats,
+    concStats,
+    cpuTotal,
+    d1CpuTotal,
+    workStats,
+    recodeStats,
+  };
+}

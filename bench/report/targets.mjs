@@ -1,0 +1,97 @@
+// The benchmark's targets: each a name, whether this run met it, and the figure it was judged on.
+// They are printed under the main table, kept in results.json as `targets`, and BENCH_STRICT=1
+// fails the run when one is not met.
+import { cfg, JS_FLOOR, outPath } from '../lib/config.mjs';
+import { wholeAndInOrder } from '../phases/slow-reader.mjs';
+import { f, KiB, MiB, sgn } from './format.mjs';
+
+/** `fig`: from figures(); the rest: what the phases resolved with. Returns [{target, met, figure}]. */
+export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
+  const { levels, small, big, seqStats, concStats, cpuTotal, d1CpuTotal, recodeStats } = fig;
+  const d = (a, b) => (a === null || b === null ? null : a - b);
+  const targetsOut = [];
+  const target = (name, met, figure) => targetsOut.push({ target: name, met, figure });
+  const ttft50 = d(seqStats.sluice.ttft_p50, seqStats.reference.ttft_p50);
+  const ttft99 = d(seqStats.sluice.ttft_p99, seqStats.reference.ttft_p99);
+  target('TTFT sluice-ref p50 <= 1 ms', ttft50 !== null && ttft50 <= 1, `${sgn(ttft50)} ms`);
+  target('TTFT sluice-ref p99 <= 5 ms', ttft99 !== null && ttft99 <= 5, `${sgn(ttft99)} ms`);
+  const ch50 = d(seqStats.sluice.chunk_p50, seqStats.reference.chunk_p50);
+  const ch99 = d(seqStats.sluice.chunk_p99, seqStats.reference.chunk_p99);
+  target('per-chunk sluice-ref p50 <= 0.5 ms', ch50 !== null && ch50 <= 0.5, `${sgn(ch50, 3)} ms`);
+  target('per-chunk sluice-ref p99 <= 2 ms', ch99 !== null && ch99 <= 2, `${sgn(ch99, 3)} ms`);
+  const d1Note = (us) => (us === null || us === undefined ? '' : `; local D1 apart: +${f(us, 1)} us`);
+  const cpuRatio = cpuTotal.sluice && cpuTotal.reference ? cpuTotal.sluice / cpuTotal.reference : null;
+  target(
+    'CPU per chunk <= 2x reference',
+    cpuRatio !== null && cpuRatio <= 2,
+    `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)${d1Note(d1CpuTotal.sluice)}`,
+  );
+  for (const [provider, s] of Object.entries(recodeStats)) {
+    const ratio =
+      s.sluice.cpu_us_per_chunk && s.reference.cpu_us_per_chunk
+        ? s.sluice.cpu_us_per_chunk / s.reference.cpu_us_per_chunk
+        : null;
+    const floor = s[JS_FLOOR]?.cpu_us_per_chunk;
+    const floorNote =
+      floor && s.reference.cpu_us_per_chunk
+        ? `; relaying in JS alone: ${f(floor / s.reference.cpu_us_per_chunk)}x`
+        : '';
+    target(
+      `CPU per chunk, ${provider} re-encoded <= 3x reference`,
+      ratio !== null && ratio <= 3 && s.sluice.errors === 0,
+      `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us)${d1Note(s.sluice.d1_cpu_us_per_chunk)}${floorNote}, ${s.sluice.completed}/${s.sluice.streams} completed`,
+    );
+  }
+  // CONC= (empty) skips the concurrency phases, and with them their targets.
+  if (levels.length) {
+    const p99s = concStats[small].sluice.chunk_p99;
+    const p99r = concStats[small].reference.chunk_p99;
+    target(
+      `${small}-concurrent p99 per-chunk delay <= 2x reference`,
+      p99s !== null && p99r !== null && p99s <= 2 * p99r,
+      `${f(p99s, 3)} vs ${f(p99r, 3)} ms (${f(p99r ? p99s / p99r : null)}x)`,
+    );
+    const bigS = concStats[big].sluice;
+    target(
+      `${big} concurrent streams, zero errors`,
+      bigS.errors === 0 && bigS.completed === bigS.streams,
+      `${bigS.completed}/${bigS.streams} completed, ${bigS.errors} errors${bigS.error_samples.length ? ` (${bigS.error_samples.join('; ')})` : ''}`,
+    );
+  }
+  const sl = slow.sluice;
+  const FLAT = 4 * MiB;
+  target(
+    'slow reader: memory flat (RSS growth while held < 4 MiB)',
+    sl.rss_hold_growth !== null && sl.rss_hold_growth < FLAT,
+    `${f(sl.rss_hold_growth / MiB)} MiB`,
+  );
+  const pressured =
+    sl.upstream_writes_refused > 0 &&
+    sl.upstream_blocked_at_end &&
+    sl.upstream_written_at_end < cfg.SLOW_CHUNKS &&
+    sl.upstream_growth_during_hold <= sl.read_growth_during_hold + 1 * MiB;
+  target(
+    'slow reader: upstream back-pressured, nothing dropped',
+    pressured && wholeAndInOrder(sl),
+    `upstream blocked ${(sl.upstream_blocked_ms / 1000).toFixed(1)} s, ${sl.upstream_written_at_end}/${cfg.SLOW_CHUNKS} chunks written after ${cfg.SLOW_S} s, ${f(sl.in_flight_bytes / 1024, 0)} KiB in flight; ${sl.chunks_received}/${cfg.SLOW_CHUNKS} chunks received${sl.in_order ? ' in order' : ' OUT OF ORDER'}`,
+  );
+  target(
+    'Worker code < 250 KiB gzip',
+    bundle.worker_gzip_bytes < 250 * KiB,
+    `${f(bundle.worker_gzip_bytes / KiB, 1)} KiB`,
+  );
+  target(
+    'total upload < 3 MiB gzip',
+    bundle.total_gzip_bytes < 3 * 1024 * KiB,
+    `${f(bundle.total_gzip_bytes / KiB, 1)} KiB gzip (${f(bundle.total_bytes / KiB, 1)} KiB raw)`,
+  );
+  target(
+    'runtime log: no continuation canceled, no request hung or crossed (bench check)',
+    Object.values(runtimeLog).every((n) => n === 0),
+    `${runtimeLog.canceled_continuations} continuations canceled, ${runtimeLog.hung_requests} requests hung, ${runtimeLog.cross_request_io} I/O across requests (${outPath('host.log')})`,
+  );
+  console.log('\ntargets');
+  const tw = Math.max(...targetsOut.map((t) => t.target.length));
+  for (const t of targetsOut) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target.padEnd(tw)}  ${t.figure}`);
+  return targetsOut;
+}
