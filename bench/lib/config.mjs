@@ -36,7 +36,7 @@ export const cfg = {
   CALL_STREAMS: num('CALL_STREAMS', 500, 50), // short streams per Worker per round, four at a time
   CONC: list('CONC', '200,1000', '20,50'),
   // Units of extra CPU work per call (bench/reference, `x-bench-work`): at the first concurrency
-  // level, the reference also runs once with each, to show what per-call CPU the delay target allows.
+  // level, the reference also runs once with each, to show how the delay there grows with per-call CPU.
   WORK: list('WORK', '150,400,1100', ''),
   // Where the local D1 runs: `apart`, in a workerd process of its own, as in production where D1 is
   // not on the Worker's thread; `shared`, in Sluice's own workerd process, the way `wrangler dev` runs it.
