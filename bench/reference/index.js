@@ -7,8 +7,8 @@
 //
 // With `x-bench-work: N` it also does N fixed units of CPU work per call, once the upstream has
 // answered and while its stream is under way, the way a gateway's per-call work (admission, books)
-// runs while other calls stream. The concurrency phases use it to show how much per-call CPU the
-// 200-stream delay target leaves room for. A unit is a JSON round trip of a small chat request:
+// runs while other calls stream. The concurrency phases use it to show how the delay at the first
+// concurrency level grows with per-call CPU alone. A unit is a JSON round trip of a small chat request:
 // built-in work the compiler cannot drop, so it costs about the same from call to call.
 const WORK_UNIT = {
   model: 'bench',
