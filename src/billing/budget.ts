@@ -39,8 +39,11 @@ const PROMPT = 'CAST(:p AS INTEGER)';
 /** Credits the team has that no hold has taken. */
 export const AVAILABLE = '(t.credits_balance - t.credits_held)';
 
-/** `x` rounded up to a whole number, for x >= -1 (SQLite has no ceil() everywhere D1 runs). */
-const ceilSql = (x: string) => `(CAST(${x} AS INTEGER) + ((${x}) > CAST(${x} AS INTEGER)))`;
+/**
+ * `x` rounded up to a whole number, for x >= -1, written with core SQLite only (ceil() needs a
+ * build option). `x` is evaluated once, in a sub-select, so the statement stays short.
+ */
+const ceilSql = (x: string) => `(SELECT CAST(v AS INTEGER) + (v > CAST(v AS INTEGER)) FROM (SELECT ${x} AS v))`;
 
 /** consumption_usd's credits before rounding, for `o` output tokens (the same expression as `usdCredits`). */
 const usdSql = (o: string) =>
@@ -73,8 +76,8 @@ const usdEstimate = `(CASE WHEN m.output_price_per_mtok <= 0
  */
 export const AFFORDABLE_OUTPUT_SQL = `min(${UNLIMITED}, CASE t.budget_mode
     WHEN 'consumption_tokens' THEN ${AVAILABLE} * t.tokens_per_credit - ${PROMPT}
-    ELSE (CASE WHEN ${AVAILABLE} < 1 THEN 0
-      WHEN ${callHoldSql(usdEstimate)} <= ${AVAILABLE} THEN ${usdEstimate} ELSE ${usdEstimate} - 1 END)
+    ELSE (SELECT CASE WHEN ${AVAILABLE} < 1 THEN 0 WHEN ${callHoldSql('e')} <= ${AVAILABLE} THEN e ELSE e - 1 END
+      FROM (SELECT ${usdEstimate} AS e))
   END)`;
 
 /**

@@ -71,12 +71,9 @@ function admissionSql(newJob: boolean) {
   const jobOk = newJob
     ? '1'
     : "EXISTS (SELECT 1 FROM jobs WHERE id = :jobId AND team_id = t.id AND status IN ('pending', 'in_progress'))";
-  // What the team must have available: the call's hold, and for create-and-call in job_based
-  // mode the new job's hold instead (its calls hold nothing of their own).
+  // What the team must have available: the call's hold, and the hold of the job it creates.
   const callHold = callHoldSql('output_tokens');
-  const needed = newJob
-    ? `(CASE WHEN t.budget_mode = 'job_based' THEN t.credits_per_job ELSE ${callHold} END)`
-    : callHold;
+  const needed = newJob ? `(${JOB_HOLD_SQL} + ${callHold})` : callHold;
   const [holdInsert, holdCount] = admittedCallHoldsSql(newJob);
   return {
     // One upsert counts the request in the team's and the key's windows, for those with limits.

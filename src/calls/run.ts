@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
 import { collect, startPump } from '../streaming/pump/start';
-import type { PumpOptions } from '../streaming/pump/types';
+import type { PumpOptions, PumpOutcome } from '../streaming/pump/types';
 import { SSE_HEADERS } from '../streaming/sse/encode';
 import { withoutUsageChunk } from '../streaming/usage-filter';
 import type { AdmissionRequest } from './admission';
@@ -28,7 +28,8 @@ function pumpOptions(call: OpenCall, config: Config, includeUsage: boolean): Pum
   };
 }
 
-const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: Awaited<ReturnType<typeof collect>>) =>
+/** The call's books, once its pump has settled with `outcome`. */
+const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: PumpOutcome) =>
   writeBooks(deps.d1, { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome });
 
 /**
