@@ -45,7 +45,7 @@ async function main() {
 
     const build = await buildWorkers(tmp);
     const persist = join(tmp, 'state');
-    await freshD1(build.app, persist, upstream.url);
+    await freshD1(build.app, persist, upstream.url, build.baselineApp);
     host = await startWorkers(build, persist, upstream);
     const paths = await benchPaths(host, upstream);
     await checkPaths(paths, host);

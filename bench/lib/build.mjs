@@ -74,9 +74,13 @@ function bundleSizes(outdir, wranglerOutput) {
  * A fresh local D1 under `persist`: Sluice's migrations, and the catalog rows `bench`,
  * `bench-anthropic` and `bench-gemini`, each pointing at the upstream in its provider's API.
  */
-export async function freshD1(app, persist, upstreamUrl) {
+export async function freshD1(app, persist, upstreamUrl, baselineApp = null) {
   console.error('fresh local D1: migrations and the bench model row...');
-  await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: app });
+  // Both revisions share the database: each one's migrations are applied (wrangler skips those
+  // already applied), so the schema is the newer of the two, which the older code can use as long
+  // as a migration only adds (a nullable column, an index, a table).
+  for (const dir of [app, baselineApp].filter(Boolean))
+    await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: dir });
   await run(
     wrangler,
     [
