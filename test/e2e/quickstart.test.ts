@@ -45,10 +45,11 @@ describe('npm start', () => {
   }, 60_000);
 
   it("runs the cron triggers by hand, as the README's recipe does", async () => {
-    for (const [cron, task] of [
+    const triggers: [cron: string, task: string][] = [
       ['5+0+*+*+*', 'daily_report'],
       ['*/10+*+*+*+*', 'job_expiry'],
-    ]) {
+    ];
+    for (const [cron, task] of triggers) {
       const res = await fetch(`${gateway.base}/__scheduled?cron=${cron}`);
       expect(res.status, cron).toBe(200);
       await res.text();
