@@ -18,7 +18,7 @@
  * DEFAULT_OUTPUT_TOKENS, which is then sent upstream as `max_tokens`. So an upstream that
  * honours `max_tokens` can never produce an answer that costs more than its hold.
  */
-import type { Usage } from '../core/completion';
+import type { TokenUsage } from '../core/completion';
 import type { BudgetMode, Model, Team } from '../db/schema';
 
 /** Output tokens a consumption-mode call may produce when it sets no `max_tokens` (fewer if the team cannot afford them). */
@@ -99,8 +99,8 @@ const usdCredits = (team: Rates, model: Prices, prompt: number, output: number) 
   EPSILON;
 
 /** Credits a call pays in a consumption mode; 0 in job_based, where the job pays. */
-export function callCredits(team: Rates, model: Prices, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens'>) {
-  return creditsFor(team.budgetMode, team, model, usage.prompt_tokens, usage.completion_tokens);
+export function callCredits(team: Rates, model: Prices, usage: Pick<TokenUsage, 'input' | 'output'>) {
+  return creditsFor(team.budgetMode, team, model, usage.input, usage.output);
 }
 
 function creditsFor(mode: BudgetMode, team: Rates, model: Prices, prompt: number, output: number): number {

@@ -4,7 +4,7 @@
  * when the call is its job's only one (create-and-call, `/v1`), the job's end and its credit.
  * An upstream failure is never charged; a client that left pays for what was produced.
  */
-import type { CallStatus, Usage } from '../core/completion';
+import type { CallStatus, TokenUsage } from '../core/completion';
 import type { Model, Team } from '../db/schema';
 import type { Statement } from '../db/statement';
 import { callCredits } from './budget';
@@ -18,7 +18,7 @@ export interface CallToSettle {
   /** The catalog entry that answered (its prices). */
   model: Pick<Model, 'inputPricePerMtok' | 'outputPricePerMtok'>;
   status: CallStatus;
-  usage: Usage;
+  usage: TokenUsage;
   /** The job ends with this call. */
   finishesJob: boolean;
   errorMessage: string | null;

@@ -1,6 +1,6 @@
 import { contentText } from '../providers/content';
 import type { ChatParams } from '../core/chat-params';
-import type { Completion, Usage } from '../core/completion';
+import { type Completion, type TokenUsage, usageOf } from '../core/completion';
 
 import { loadTokenizer } from '../tokenizer';
 
@@ -10,7 +10,7 @@ import { loadTokenizer } from '../tokenizer';
  * are a separate ~1 MB (gzip) module that cold starts never evaluate. Counts for other
  * providers' models are estimates, and are recorded as such.
  */
-export async function estimateUsage(params: ChatParams, completion: Completion): Promise<Usage> {
+export async function estimateUsage(params: ChatParams, completion: Completion): Promise<TokenUsage> {
   const { countTokens } = await loadTokenizer();
   // Each message costs its text plus ~3 framing tokens; every reply is primed with 3 more.
   let prompt = 3;
@@ -18,7 +18,7 @@ export async function estimateUsage(params: ChatParams, completion: Completion):
   if (params.tools?.length) prompt += countTokens(JSON.stringify(params.tools));
   let output = countTokens(completion.content);
   for (const tc of completion.toolCalls) output += countTokens(tc.function.name) + countTokens(tc.function.arguments);
-  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output };
+  return usageOf(prompt, output);
 }
 
 /**

@@ -3,7 +3,7 @@
  * slot freed and its tokens counted, and its settlement (billing/settle.ts). Streams write them
  * under `waitUntil`, so a client that disconnects cannot lose them.
  */
-import type { Usage } from '../core/completion';
+import { NO_USAGE, type TokenUsage } from '../core/completion';
 import { settleCall } from '../billing/settle';
 import { estimateUsage } from '../billing/tokens';
 import { insertRow } from '../db/rows';
@@ -27,10 +27,8 @@ export interface FinishedCall {
   outcome: PumpOutcome;
 }
 
-const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-
 /** The provider's usage when it sent one (zeros included), else counted with the tokenizer. */
-async function resolveUsage(call: FinishedCall): Promise<{ usage: Usage; estimated: boolean }> {
+async function resolveUsage(call: FinishedCall): Promise<{ usage: TokenUsage; estimated: boolean }> {
   const { completion, ttftMs } = call.outcome;
   if (completion.usage) return { usage: completion.usage, estimated: false };
   const nothing = !completion.content && !completion.toolCalls.length && ttftMs === null;
@@ -43,10 +41,10 @@ async function resolveUsage(call: FinishedCall): Promise<{ usage: Usage; estimat
  * logged (it shows in `wrangler tail` and Workers Logs) and the call's hold is left for the
  * scheduled sweep to release.
  */
-export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<Usage> {
+export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<TokenUsage> {
   const { admitted, outcome } = call;
   const { callId, job, team, key } = admitted;
-  let usage = NO_USAGE;
+  let usage: TokenUsage = NO_USAGE;
   const work = (async () => {
     const resolved = await resolveUsage(call);
     usage = resolved.usage;
@@ -69,7 +67,12 @@ export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<Us
       releaseSlot(callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.
       ...(team.tpmLimit !== null || key.tpmLimit !== null
-        ? [countTokens({ teamId: team.id, keyId: key.id, windowStart: admitted.windowStart }, usage.total_tokens)]
+        ? [
+            countTokens(
+              { teamId: team.id, keyId: key.id, windowStart: admitted.windowStart },
+              usage.input + usage.output,
+            ),
+          ]
         : []),
       ...settleCall(
         {

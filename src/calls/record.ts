@@ -1,4 +1,4 @@
-import type { Usage } from '../core/completion';
+import type { TokenUsage } from '../core/completion';
 import type { LlmCall, Model } from '../db/schema';
 import { costUsd } from '../billing/pricing';
 import type { PumpOutcome } from '../streaming/pump/types';
@@ -16,7 +16,7 @@ export interface CallFacts {
   stream: boolean;
   outcome: PumpOutcome;
   /** The usage the books count, and whether it was counted here (the upstream sent none). */
-  usage: Usage;
+  usage: TokenUsage;
   estimated: boolean;
   now: number;
 }
@@ -41,8 +41,8 @@ export function callRecord(f: CallFacts): LlmCall {
     toolCalls: stored.toolCalls.length ? stored.toolCalls : null,
     storedTruncated: stored.truncated,
     finishReason: completion.finishReason,
-    promptTokens: f.usage.prompt_tokens,
-    completionTokens: f.usage.completion_tokens,
+    promptTokens: f.usage.input,
+    completionTokens: f.usage.output,
     usageSource: f.estimated ? 'estimated' : 'provider',
     costUsd: costUsd(f.served, f.usage),
     ttftMs: f.outcome.ttftMs,

@@ -4,8 +4,7 @@ import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
 import { collect, startPump } from '../streaming/pump/start';
 import type { PumpOptions, PumpOutcome } from '../streaming/pump/types';
-import { SSE_HEADERS } from '../streaming/sse/encode';
-import { withoutUsageChunk } from '../streaming/usage-filter';
+import { openAIChat } from '../dialects/openai-chat/dialect';
 import type { AdmissionRequest } from './admission';
 import { writeBooks } from './books';
 import { type CallDeps, type OpenCall, openCall } from './open';
@@ -14,13 +13,14 @@ export type { CallDeps } from './open';
 
 export const modelAlias = (params: ChatParams, config: Config) => params.model ?? config.defaultModel;
 
-/** The pump's settings for this call: its upstream, how its bytes change, its timers. */
+/** The pump's settings for this call: its upstream, how its bytes reach the client, its timers. */
 function pumpOptions(call: OpenCall, config: Config, includeUsage: boolean): PumpOptions {
   const { provider, target, upstream } = call.upstream;
+  const from = { format: provider.format, decoder: provider.decoder, model: target.upstreamModel };
   return {
     upstream: upstream.body!,
-    // Re-encoded providers leave the usage chunk out themselves; forwarded bytes are filtered.
-    transcoder: provider.transcoder?.(target, { includeUsage }) ?? (includeUsage ? undefined : withoutUsageChunk()),
+    mode: openAIChat.mode(from, { includeUsage }),
+    client: openAIChat.framing,
     startedAt: call.startedAt,
     clientSignal: call.signal,
     keepaliveMs: config.keepaliveMs,
@@ -46,7 +46,7 @@ export async function streamCall(
   const { readable, outcome } = startPump(pumpOptions(call, deps.config, opts.includeUsage !== false));
   deps.executionCtx.waitUntil(outcome.then(booksOf(deps, call)));
   const { callId, job } = call.admitted;
-  return new Response(readable, { headers: { ...SSE_HEADERS, 'x-call-id': callId, 'x-job-id': job.id } });
+  return new Response(readable, { headers: { ...openAIChat.headers, 'x-call-id': callId, 'x-job-id': job.id } });
 }
 
 /** Runs the call to its end and returns the whole answer, its books already written. */

@@ -6,11 +6,28 @@
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
 
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
+/**
+ * What a call used, by token class. Providers count these differently (OpenAI's prompt includes
+ * its cached tokens, Anthropic's input excludes its cache reads and writes); every decoder
+ * normalises to this, and every encoder writes its dialect's own counts from it.
+ */
+export interface TokenUsage {
+  /** Every prompt token: cache reads and writes included. */
+  input: number;
+  /** Of `input`, read from the provider's prompt cache. */
+  cachedInput: number;
+  /** Of `input`, written to the provider's prompt cache. */
+  cacheWrite: number;
+  /** Every output token: reasoning included. */
+  output: number;
+  /** Of `output`, the model's reasoning (thinking) tokens. */
+  reasoning: number;
 }
+
+export const NO_USAGE: Readonly<TokenUsage> = { input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 };
+
+/** A usage with only its totals known. */
+export const usageOf = (input: number, output: number): TokenUsage => ({ ...NO_USAGE, input, output });
 
 export interface ToolCall {
   id: string;
@@ -24,7 +41,8 @@ export interface Completion {
   content: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason | null;
-  usage: Usage | null;
+  /** The provider's last word on usage (a later report replaces an earlier one, never adds to it). */
+  usage: TokenUsage | null;
   /** The upstream's terminal `[DONE]` (or provider equivalent) was seen. */
   done: boolean;
   /** An in-band error event from the upstream. */

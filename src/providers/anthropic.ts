@@ -1,9 +1,7 @@
 import type { Config } from '../config';
 import type { ChatParams, Message } from '../core/chat-params';
-import type { FinishReason } from '../core/completion';
-import { ChunkEmitter, nowSeconds, sseTranscoder } from '../streaming/transcode';
+import { anthropicDecoder } from '../dialects/anthropic/decode';
 import { contentText, parseDataUrl } from './content';
-import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
 import { baseUrlOf } from './base-url';
 import type { Provider, Target } from './types';
 
@@ -120,126 +118,9 @@ export function anthropicRequestBody(target: Target, params: ChatParams) {
   };
 }
 
-const FINISH: Record<string, FinishReason> = {
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  pause_turn: 'stop',
-  max_tokens: 'length',
-  model_context_window_exceeded: 'length',
-  tool_use: 'tool_calls',
-  refusal: 'content_filter',
-};
-
-interface AnthropicUsage {
-  input_tokens?: number;
-  output_tokens?: number;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-}
-
-/** One Messages API stream event; every field optional, as a future event may lack any of them. */
-interface AnthropicEvent {
-  type?: string;
-  index?: number;
-  message?: { id?: string; usage?: AnthropicUsage };
-  content_block?: { type?: string; id?: string; name?: string; text?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
-  usage?: AnthropicUsage;
-  error?: { type?: string; message?: string };
-}
-
-/**
- * Messages API stream events to OpenAI chunks. Tool calls are numbered in the order they
- * start (OpenAI's `index`), not by Anthropic's content block index, which also counts text
- * blocks. Usage: prompt tokens include cache writes and reads, which Anthropic counts apart.
- */
-export function createAnthropicTranscoder(
-  model: string,
-  created = nowSeconds(),
-  opts: TranscodeOptions = {},
-): Transcoder {
-  const emitter = new ChunkEmitter(model, created, opts.includeUsage);
-  const toolIndex = new Map<number, number>(); // content block index -> tool call index
-  const toolHasArgs = new Set<number>();
-  const usage: Required<{ [K in keyof AnthropicUsage]: number }> = {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
-  };
-  const takeUsage = (u: AnthropicUsage | undefined) => {
-    if (!u) return;
-    for (const k of Object.keys(usage) as (keyof AnthropicUsage)[]) if (typeof u[k] === 'number') usage[k] = u[k];
-  };
-
-  return sseTranscoder<AnthropicEvent>(emitter, {
-    onEvent(event, fail) {
-      switch (event.type) {
-        case 'message_start':
-          emitter.id = event.message?.id ?? '';
-          takeUsage(event.message?.usage);
-          return emitter.chunk({ role: 'assistant', content: '' });
-        case 'content_block_start': {
-          const block = event.content_block;
-          if (block?.type === 'tool_use') {
-            const index = toolIndex.size;
-            toolIndex.set(event.index ?? -1, index);
-            return emitter.chunk({
-              tool_calls: [
-                { index, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } },
-              ],
-            });
-          }
-          if (block?.type === 'text' && block.text) return emitter.chunk({ content: block.text });
-          return null;
-        }
-        case 'content_block_delta': {
-          const delta = event.delta;
-          if (delta?.type === 'text_delta') return delta.text ? emitter.chunk({ content: delta.text }) : null;
-          if (delta?.type === 'input_json_delta') {
-            const index = toolIndex.get(event.index ?? -1);
-            if (index === undefined || !delta.partial_json) return null;
-            toolHasArgs.add(index);
-            return emitter.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
-          }
-          return null; // thinking and signature deltas stay upstream
-        }
-        case 'content_block_stop': {
-          // A tool called with no input streams no JSON at all; OpenAI callers expect an object.
-          const index = toolIndex.get(event.index ?? -1);
-          if (index === undefined || toolHasArgs.has(index)) return null;
-          toolHasArgs.add(index);
-          return emitter.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] });
-        }
-        case 'message_delta': {
-          takeUsage(event.usage);
-          const reason = event.delta?.stop_reason;
-          return reason ? emitter.chunk({}, FINISH[reason] ?? 'stop') : null;
-        }
-        case 'message_stop': {
-          const prompt = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
-          const completion = usage.output_tokens;
-          return [
-            emitter.usage({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }),
-            emitter.done(),
-          ];
-        }
-        case 'error':
-          return fail({
-            message: String(event.error?.message ?? 'Anthropic stream error'),
-            type: 'upstream_error',
-            code: String(event.error?.type ?? 'upstream_stream_error'),
-          });
-        default:
-          return null; // ping, and event types added after this was written
-      }
-    },
-  });
-}
-
 /**
  * Anthropic's Messages API. The model's own `base_url` wins over `ANTHROPIC_BASE_URL`; neither
- * includes `/v1` (as in Anthropic's SDK). The stream is transcoded to OpenAI chunks.
+ * includes `/v1` (as in Anthropic's SDK).
  */
 export const anthropic: Provider = {
   name: 'anthropic',
@@ -259,5 +140,6 @@ export const anthropic: Provider = {
       signal,
     });
   },
-  transcoder: (target, opts) => createAnthropicTranscoder(target.upstreamModel, undefined, opts),
+  format: 'anthropic',
+  decoder: anthropicDecoder,
 };

@@ -1,10 +1,7 @@
 import type { Config } from '../config';
 import type { ChatParams, Message } from '../core/chat-params';
-import type { ToolCallDelta } from '../core/chat-chunk';
-import type { FinishReason } from '../core/completion';
-import { ChunkEmitter, type Delta, nowSeconds, sseTranscoder } from '../streaming/transcode';
+import { geminiDecoder } from '../dialects/gemini/decode';
 import { contentText, parseDataUrl } from './content';
-import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
 import { baseUrlOf } from './base-url';
 import type { Provider, Target } from './types';
 
@@ -138,101 +135,9 @@ export function geminiRequestBody(params: ChatParams) {
   };
 }
 
-const FINISH: Record<string, FinishReason> = { STOP: 'stop', MAX_TOKENS: 'length' };
-
-/** One `GenerateContentResponse` from the stream, every field optional. */
-interface GeminiEvent {
-  responseId?: string;
-  candidates?: {
-    content?: {
-      parts?: { text?: string; thought?: boolean; functionCall?: { id?: string; name?: string; args?: unknown } }[];
-    };
-    finishReason?: string;
-  }[];
-  promptFeedback?: { blockReason?: string };
-  usageMetadata?: {
-    promptTokenCount?: number;
-    candidatesTokenCount?: number;
-    thoughtsTokenCount?: number;
-    toolUsePromptTokenCount?: number;
-    totalTokenCount?: number;
-  };
-  error?: { code?: number; message?: string; status?: string };
-}
-
-/**
- * `streamGenerateContent?alt=sse` events to OpenAI chunks, one chunk per event (the first also
- * carries the role). Gemini sends each function call whole, so it becomes one complete tool call
- * delta, and it finishes with STOP even after calling tools, which OpenAI reports as `tool_calls`.
- * There is no `[DONE]`: the stream counts as complete if a finish reason came before it ended.
- * Usage counts thinking tokens as completion tokens, as Google bills them.
- */
-export function createGeminiTranscoder(model: string, created = nowSeconds(), opts: TranscodeOptions = {}): Transcoder {
-  const emitter = new ChunkEmitter(model, created, opts.includeUsage);
-  let started = false;
-  let tools = 0;
-  let finished = false;
-  let usage: GeminiEvent['usageMetadata'];
-
-  return sseTranscoder<GeminiEvent>(emitter, {
-    onEvent(event, fail) {
-      if (event.error) {
-        return fail({
-          message: event.error.message ?? 'Gemini stream error',
-          type: 'upstream_error',
-          code: event.error.status ?? String(event.error.code ?? 'upstream_stream_error'),
-        });
-      }
-      if (event.usageMetadata) usage = event.usageMetadata;
-      const candidate = event.candidates?.[0];
-      let text = '';
-      let toolCalls: ToolCallDelta[] | undefined;
-      for (const part of candidate?.content?.parts ?? []) {
-        if (typeof part.text === 'string' && !part.thought) text += part.text;
-        else if (part.functionCall) {
-          const index = tools++;
-          (toolCalls ??= []).push({
-            index,
-            id: part.functionCall.id ?? `call_${index}`,
-            type: 'function',
-            function: { name: part.functionCall.name ?? '', arguments: JSON.stringify(part.functionCall.args ?? {}) },
-          });
-        }
-      }
-      let finish: FinishReason | null = null;
-      const reason = candidate?.finishReason ?? event.promptFeedback?.blockReason;
-      if (reason && !finished) {
-        finished = true;
-        // Safety, recitation, blocklists, a blocked prompt and the like are all filtering.
-        finish = tools > 0 && reason === 'STOP' ? 'tool_calls' : (FINISH[reason] ?? 'content_filter');
-      }
-      if (started && !text && !toolCalls && !finish) return null;
-      const delta: Delta = {};
-      if (!started) {
-        started = true;
-        emitter.id = event.responseId ?? `chatcmpl-${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`;
-        delta.role = 'assistant';
-        delta.content = text;
-      } else if (text) delta.content = text;
-      if (toolCalls) delta.tool_calls = toolCalls;
-      return emitter.chunk(delta, finish);
-    },
-    onEnd() {
-      if (!finished) return null; // no finish reason: the pump reports a truncated stream
-      if (!usage) return emitter.done();
-      const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
-      const completion = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0);
-      return [
-        emitter.usage({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }),
-        emitter.done(),
-      ];
-    },
-  });
-}
-
 /**
  * Google's Gemini API. The model's own `base_url` wins over `GEMINI_BASE_URL`; neither includes
- * the API version. The stream is transcoded to OpenAI chunks.
+ * the API version.
  */
 export const gemini: Provider = {
   name: 'gemini',
@@ -248,5 +153,6 @@ export const gemini: Provider = {
       signal,
     });
   },
-  transcoder: (target, opts) => createGeminiTranscoder(target.upstreamModel, undefined, opts),
+  format: 'gemini',
+  decoder: geminiDecoder,
 };

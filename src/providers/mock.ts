@@ -1,10 +1,11 @@
 import type { Config } from '../config';
 import type { ChatParams } from '../core/chat-params';
-import type { ChatCompletionChunk } from '../core/chat-chunk';
+import type { ChatCompletionChunk } from '../dialects/openai-chat/chunk';
 import type { FinishReason } from '../core/completion';
 import { DONE, encodeData } from '../streaming/sse/encode';
 import { contentText } from './content';
 import type { Provider, Target } from './types';
+import { openAIChatDecoder } from '../dialects/openai-chat/decode';
 
 /** A deterministic reply: the same messages always produce the same tokens. */
 export function mockReply(params: ChatParams): { tokens: string[]; finishReason: FinishReason; promptTokens: number } {
@@ -34,6 +35,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export const mock: Provider = {
   name: 'mock',
+  format: 'openai-chat',
+  decoder: openAIChatDecoder,
   async send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
     const delay = config.mockTokenDelayMs;
     const { tokens, finishReason, promptTokens } = mockReply(params);

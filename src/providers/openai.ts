@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { ChatParams } from '../core/chat-params';
 import { baseUrlOf } from './base-url';
 import type { Provider, Target } from './types';
+import { openAIChatDecoder } from '../dialects/openai-chat/decode';
 
 /** The request body every OpenAI-compatible server understands, usage always requested. */
 export function openAIRequestBody(target: Target, params: ChatParams) {
@@ -23,6 +24,8 @@ export function openAIRequestBody(target: Target, params: ChatParams) {
  */
 export const openai: Provider = {
   name: 'openai',
+  format: 'openai-chat',
+  decoder: openAIChatDecoder,
   send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
     const access = config.providers.openai;
     const base = baseUrlOf(target, access);

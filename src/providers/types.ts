@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { ChatParams } from '../core/chat-params';
-import type { TranscodeOptions, Transcoder } from '../streaming/pump/types';
+import type { Decoder, WireFormat } from '../streaming/codec';
 
 /** Where a call goes: one row of the model catalog, resolved. */
 export interface Target {
@@ -16,11 +16,10 @@ export interface Target {
  */
 export interface Provider {
   readonly name: string;
+  /** The wire format of its streams: a client that speaks it gets the bytes as they are. */
+  readonly format: WireFormat;
   /** Sends the streaming request upstream. The response body is SSE in the provider's format. */
   send(target: Target, params: ChatParams, config: Config, signal: AbortSignal): Promise<Response>;
-  /**
-   * For providers that do not speak OpenAI's chunk format, a fresh transcoder per stream.
-   * Absent means the upstream bytes are forwarded untouched.
-   */
-  transcoder?(target: Target, opts?: TranscodeOptions): Transcoder;
+  /** A fresh reader of that format, one per stream. */
+  decoder(): Decoder;
 }

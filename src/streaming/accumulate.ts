@@ -1,49 +1,60 @@
-import type { ChatCompletionChunk } from '../core/chat-chunk';
-import type { Completion, FinishReason, ToolCall } from '../core/completion';
+import type { Completion, FinishReason, StreamError, TokenUsage, ToolCall } from '../core/completion';
+import type { StreamEvent } from '../core/stream-events';
 
 /**
- * Folds OpenAI chunks into the completion they spell out: text, tool calls assembled from
- * their argument fragments, the finish reason and the usage (kept as sent, zeros included).
+ * Folds stream events into the completion they spell out: text, tool calls assembled from their
+ * argument fragments, the finish reason, and the usage (the last report wins, never a sum: a
+ * provider that reports cumulative usage twice would otherwise be charged twice).
  */
 export class CompletionAccumulator {
   private id: string | null = null;
   private parts: string[] = [];
   private tools = new Map<number, ToolCall>();
   private finishReason: FinishReason | null = null;
-  private usage: Completion['usage'] = null;
+  private usage: TokenUsage | null = null;
   private done = false;
-  private error: Completion['error'] = null;
+  private error: StreamError | null = null;
 
-  add(chunk: ChatCompletionChunk): void {
-    this.id ??= chunk.id ?? null;
-    // Some OpenAI-compatible servers put usage on a chunk that still carries choices.
-    if (chunk.usage) this.usage = chunk.usage;
-    const choice = chunk.choices?.[0];
-    if (!choice) return;
-    const { delta } = choice;
-    if (delta?.content) this.parts.push(delta.content);
-    for (const tc of delta?.tool_calls ?? []) {
-      const existing = this.tools.get(tc.index);
-      if (existing) {
-        existing.function.arguments += tc.function?.arguments ?? '';
-        if (tc.function?.name) existing.function.name += tc.function.name;
-      } else {
-        this.tools.set(tc.index, {
-          id: tc.id ?? '',
-          type: 'function',
-          function: { name: tc.function?.name ?? '', arguments: tc.function?.arguments ?? '' },
-        });
+  add(event: StreamEvent): void {
+    switch (event.type) {
+      case 'start':
+        this.id ??= event.id;
+        return;
+      case 'text':
+        this.parts.push(event.text);
+        return;
+      case 'tool_call': {
+        const existing = this.tools.get(event.index);
+        if (existing) existing.function.name += event.name;
+        else
+          this.tools.set(event.index, {
+            id: event.id,
+            type: 'function',
+            function: { name: event.name, arguments: '' },
+          });
+        return;
       }
+      case 'tool_args': {
+        const tool = this.tools.get(event.index);
+        if (tool) tool.function.arguments += event.args;
+        else this.tools.set(event.index, { id: '', type: 'function', function: { name: '', arguments: event.args } });
+        return;
+      }
+      case 'usage':
+        this.usage = event.usage;
+        return;
+      case 'finish':
+        this.finishReason = event.reason;
+        return;
+      case 'error':
+        this.error ??= event.error;
+        return;
+      case 'done':
+        this.done = true;
+        return;
+      case 'reasoning':
+        return; // not part of the answer the books keep
     }
-    if (choice.finish_reason) this.finishReason = choice.finish_reason;
-  }
-
-  markDone(): void {
-    this.done = true;
-  }
-
-  markError(error: NonNullable<Completion['error']>): void {
-    this.error ??= error;
   }
 
   /** Content so far, also valid mid-stream (for partial results). */

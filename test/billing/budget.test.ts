@@ -56,7 +56,7 @@ const charge = (c: Case, completion: number) =>
   callCredits(
     { budgetMode: c.mode, tokensPerCredit: c.tokensPerCredit, creditsPerDollar: c.creditsPerDollar },
     { inputPricePerMtok: c.inputPrice, outputPricePerMtok: c.outputPrice },
-    { prompt_tokens: c.prompt, completion_tokens: completion },
+    { input: c.prompt, output: completion },
   );
 
 /** A catalog price in USD per million tokens: free, round, or with cents. */

@@ -18,7 +18,7 @@ import type {
 import type { ErrorResponse } from '../../src/schemas/errors';
 import type { ModelList } from '../../src/schemas/openai';
 import type { JobCostsResponse, JobPage, ReportsResponse, UsageResponse } from '../../src/schemas/usage';
-import type { ChatCompletionChunk } from '../../src/core/chat-chunk';
+import type { ChatCompletionChunk } from '../../src/dialects/openai-chat/chunk';
 
 it('responses the gateway sends fit the client types', () => {
   expectTypeOf<z.infer<typeof CompleteJobResponse>>().toExtend<C.CompleteJobResult>();

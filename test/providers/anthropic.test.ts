@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configOf } from '../../src/config';
-import {
-  anthropic,
-  anthropicRequestBody,
-  createAnthropicTranscoder,
-  DEFAULT_MAX_TOKENS,
-} from '../../src/providers/anthropic';
+import { anthropicDecoder } from '../../src/dialects/anthropic/decode';
+import { chatEncoder } from '../../src/dialects/openai-chat/encode';
+import { anthropic, anthropicRequestBody, DEFAULT_MAX_TOKENS } from '../../src/providers/anthropic';
+import { transcoder } from '../../src/streaming/transcode';
 import type { Target } from '../../src/providers/types';
 import type { ChatParams } from '../../src/core/chat-params';
 import { anthropicError, anthropicMaxTokens, anthropicText, anthropicTool } from './fixtures/anthropic';
@@ -13,6 +11,9 @@ import { chunk, events, expectTranscodes, transcode, usageChunk } from './harnes
 
 const MODEL = 'claude-test-1';
 const CREATED = 1_700_000_000;
+/** Anthropic's events, decoded and written as OpenAI chunks. */
+const createAnthropicTranscoder = (model: string, created: number, opts: { includeUsage?: boolean } = {}) =>
+  transcoder(anthropicDecoder(), chatEncoder({ model, created, ...opts }));
 const make = () => createAnthropicTranscoder(MODEL, CREATED);
 const enc = new TextEncoder();
 
@@ -23,7 +24,7 @@ describe('Anthropic stream -> OpenAI chunks, however the bytes are cut', () => {
     const out = events(sse) as { choices?: unknown[] }[];
     expect(out.some((e) => Array.isArray(e.choices) && e.choices.length === 0)).toBe(false);
     expect(out.at(-1)).toBe('[DONE]');
-    expect(result.usage).toEqual({ prompt_tokens: 25, completion_tokens: 12, total_tokens: 37 });
+    expect(result.usage).toEqual({ input: 25, cachedInput: 0, cacheWrite: 0, output: 12, reasoning: 0 });
   });
 
   it('text: role chunk, deltas, finish, usage, [DONE]; pings dropped', () => {
@@ -43,7 +44,7 @@ describe('Anthropic stream -> OpenAI chunks, however the bytes are cut', () => {
         content: 'Héllo wörld 🚀',
         toolCalls: [],
         finishReason: 'stop',
-        usage: { prompt_tokens: 25, completion_tokens: 12, total_tokens: 37 },
+        usage: { input: 25, cachedInput: 0, cacheWrite: 0, output: 12, reasoning: 0 },
         done: true,
         error: null,
       },
@@ -87,7 +88,7 @@ describe('Anthropic stream -> OpenAI chunks, however the bytes are cut', () => {
           { id: 'toolu_02Time', type: 'function', function: { name: 'get_time', arguments: '{}' } },
         ],
         finishReason: 'tool_calls',
-        usage: { prompt_tokens: 150, completion_tokens: 40, total_tokens: 190 },
+        usage: { input: 150, cachedInput: 30, cacheWrite: 20, output: 40, reasoning: 0 },
         done: true,
         error: null,
       },
@@ -117,7 +118,7 @@ describe('Anthropic stream -> OpenAI chunks, however the bytes are cut', () => {
   it('max_tokens maps to length', () => {
     const { result } = transcode(make, [enc.encode(anthropicMaxTokens(MODEL).join(''))]);
     expect(result).toMatchObject({ finishReason: 'length', content: 'Once upon', done: true });
-    expect(result.usage).toEqual({ prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 });
+    expect(result.usage).toEqual({ input: 5, cachedInput: 0, cacheWrite: 0, output: 2, reasoning: 0 });
   });
 
   it('a stream cut before message_stop is not done, and nothing after an error is emitted', () => {

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configOf } from '../../src/config';
-import { createGeminiTranscoder, gemini, geminiRequestBody } from '../../src/providers/gemini';
+import { geminiDecoder } from '../../src/dialects/gemini/decode';
+import { chatEncoder } from '../../src/dialects/openai-chat/encode';
+import { gemini, geminiRequestBody } from '../../src/providers/gemini';
+import { transcoder } from '../../src/streaming/transcode';
 import type { Target } from '../../src/providers/types';
 import type { ChatParams } from '../../src/core/chat-params';
 import {
@@ -17,7 +20,8 @@ import { chunk, events, expectTranscodes, transcode, usageChunk } from './harnes
 const MODEL = 'gemini-test-1';
 const CREATED = 1_700_000_000;
 const ID = 'resp-gemini-1';
-const make = () => createGeminiTranscoder(MODEL, CREATED);
+/** Gemini's events, decoded and written as OpenAI chunks. */
+const make = () => transcoder(geminiDecoder(), chatEncoder({ model: MODEL, created: CREATED }));
 const enc = new TextEncoder();
 const c = (delta: object, finish: string | null = null) => chunk(ID, MODEL, CREATED, delta, finish);
 const run = (wire: string[]) => transcode(make, [enc.encode(wire.join(''))]);
@@ -37,7 +41,7 @@ describe('Gemini stream -> OpenAI chunks, however the bytes are cut', () => {
         content: 'Héllo wörld 🚀',
         toolCalls: [],
         finishReason: 'stop',
-        usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 },
+        usage: { input: 9, cachedInput: 0, cacheWrite: 0, output: 4, reasoning: 0 },
         done: true,
         error: null,
       },
@@ -77,7 +81,7 @@ describe('Gemini stream -> OpenAI chunks, however the bytes are cut', () => {
           { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{}' } },
         ],
         finishReason: 'tool_calls',
-        usage: { prompt_tokens: 50, completion_tokens: 42, total_tokens: 92 },
+        usage: { input: 50, cachedInput: 0, cacheWrite: 0, output: 42, reasoning: 30 },
         done: true,
         error: null,
       },

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createOpenAIStreamReader } from '../../src/streaming/openai-events';
+import { openAIChatDecoder } from '../../src/dialects/openai-chat/decode';
+import { booksReader } from '../../src/streaming/books';
+
+const createOpenAIStreamReader = () => booksReader(openAIChatDecoder());
 
 /** A whole stream pushed through one reader, fragment by fragment. */
 function parseOpenAIStream(chunks: Iterable<Uint8Array>) {
@@ -38,7 +41,7 @@ const expected = {
   content: 'Grüße, 世界 🚀',
   toolCalls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
   finishReason: 'tool_calls',
-  usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 },
+  usage: { input: 9, cachedInput: 0, cacheWrite: 0, output: 4, reasoning: 0 },
   done: true,
   error: null,
 };
@@ -68,7 +71,7 @@ describe('the OpenAI stream reader, fed a whole stream', () => {
       ),
     );
     const result = reader.finish();
-    expect(result.usage).toEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    expect(result.usage).toEqual({ input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 });
     expect(result.content).toBe('x');
   });
 

@@ -3,7 +3,7 @@ import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AdmissionRequest } from '../../calls/admission';
 import { collectCall, modelAlias, streamCall } from '../../calls/run';
-import type { Usage } from '../../core/completion';
+import type { TokenUsage } from '../../core/completion';
 import type { Model } from '../../db/schema';
 import { type AppEnv, callDeps } from '../../http/context';
 import { bearerAuth, callErrors, json, jsonBody, sseResponse, teamErrors } from '../../http/openapi';
@@ -61,7 +61,7 @@ const onJob = (c: Context<AppEnv>, jobId: string, body: ChatParams): AdmissionRe
   jobId,
 });
 
-function callResult(outcome: PumpOutcome, usage: Usage, model: Model) {
+function callResult(outcome: PumpOutcome, usage: TokenUsage, model: Model) {
   const { completion } = outcome;
   return {
     response: {
@@ -71,9 +71,9 @@ function callResult(outcome: PumpOutcome, usage: Usage, model: Model) {
     },
     metadata: {
       model: model.alias,
-      prompt_tokens: usage.prompt_tokens,
-      completion_tokens: usage.completion_tokens,
-      tokens_used: usage.prompt_tokens + usage.completion_tokens,
+      prompt_tokens: usage.input,
+      completion_tokens: usage.output,
+      tokens_used: usage.input + usage.output,
       latency_ms: outcome.latencyMs,
     },
   };

@@ -5,6 +5,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { collectCall, streamCall } from '../../calls/run';
+import { toChatUsage } from '../../dialects/openai-chat/usage';
 import { callDeps } from '../../http/context';
 import { bearerAuth, callErrors, jsonBody, sseResponse } from '../../http/openapi';
 import { createRouter } from '../../http/router';
@@ -71,11 +72,7 @@ chatCompletions.openapi(
             logprobs: null,
           },
         ],
-        usage: {
-          prompt_tokens: usage.prompt_tokens,
-          completion_tokens: usage.completion_tokens,
-          total_tokens: usage.prompt_tokens + usage.completion_tokens,
-        },
+        usage: toChatUsage(usage),
       },
       200,
     );

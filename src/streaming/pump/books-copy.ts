@@ -1,6 +1,7 @@
 import { nextTurn } from '../../lib/event-loop';
 import type { Completion } from '../../core/completion';
-import { createOpenAIStreamReader } from '../openai-events';
+import { booksReader } from '../books';
+import type { Decoder } from '../codec';
 
 /**
  * The books' copy is read at most this often (and at least every watchdog tick). Each read costs
@@ -32,7 +33,7 @@ const WAITING = Symbol('waiting');
  */
 export class BooksCopy {
   reads = 0;
-  private readonly parser = createOpenAIStreamReader();
+  private readonly parser: ReturnType<typeof booksReader>;
   private readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   private readonly byob: boolean;
   /** The BYOB buffer between reads: each read detaches it and hands it back with its bytes. */
@@ -45,8 +46,9 @@ export class BooksCopy {
   private paced = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  /** `first`: the bytes the stream gave before it was tee'd. */
-  constructor(stream: ReadableStream<Uint8Array>, first: Uint8Array) {
+  /** `first`: the bytes the stream gave before it was tee'd; `decoder` reads the upstream's format. */
+  constructor(stream: ReadableStream<Uint8Array>, first: Uint8Array, decoder: Decoder) {
+    this.parser = booksReader(decoder);
     this.parser.push(first);
     let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
     try {

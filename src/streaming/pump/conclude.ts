@@ -1,7 +1,6 @@
 import type { Completion } from '../../core/completion';
-import { encodeError } from '../sse/encode';
 import { type Ending, upstreamFailure } from './ending';
-import type { PumpOutcome } from './types';
+import type { ClientFraming, PumpOutcome } from './types';
 
 /**
  * The call's outcome, from how the pipe ended and what the stream said, and the error event the
@@ -12,6 +11,7 @@ export function conclude(
   completion: Completion,
   ending: Ending,
   timing: { startedAt: number; ttftMs: number | null; idleTimeoutMs: number },
+  client: ClientFraming,
 ): { outcome: PumpOutcome; tail: Uint8Array | null } {
   let { clientGone, failure } = ending;
   // A client that hangs up once it has read the terminal event (as clients that stop at
@@ -35,6 +35,6 @@ export function conclude(
       : failure,
   };
   // An error event the client already got (the upstream's own) is not repeated.
-  const tail = !clientGone && failure && !completion.error?.sent ? encodeError({ error: failure }) : null;
+  const tail = !clientGone && failure && !completion.error?.sent ? client.error(failure) : null;
   return { outcome, tail };
 }

@@ -1,7 +1,7 @@
 import { nextTurn } from '../../lib/event-loop';
 import type { Completion } from '../../core/completion';
-import { createOpenAIStreamReader } from '../openai-events';
-import { KEEPALIVE } from '../sse/encode';
+import { booksReader } from '../books';
+import type { Decoder } from '../codec';
 import { BOOKS_READ_MS, BooksCopy } from './books-copy';
 import { endClientSide } from './close';
 import { conclude } from './conclude';
@@ -11,13 +11,13 @@ import type { Pump, PumpOptions } from './types';
 import { watchdogTick } from './watchdog';
 
 /**
- * For OpenAI-format streams, which reach the client byte for byte: after the first chunk, no
- * JavaScript runs per chunk. Once the first chunk is written, the upstream body is tee'd; one
+ * For streams that reach the client byte for byte (the upstream speaks the client's dialect):
+ * after the first chunk, no JavaScript runs per chunk. Once the first chunk is written, the upstream body is tee'd; one
  * branch is piped by the runtime itself into an IdentityTransformStream the client reads, so
  * bytes and back-pressure flow natively, as in a Worker that only returns
  * `new Response(upstream.body)`. The other branch is the books' copy: it holds what the client's
  * branch took and is read in bulk about once a second (see BooksCopy), each read parsed as it
- * comes, so only the answer is kept, not its bytes.
+ * comes with the upstream format's decoder, so only the answer is kept, not its bytes.
  *
  * Until the first chunk the stream is in our hands: keep-alive comments go out while the
  * upstream is silent, and the first chunk's arrival is the call's TTFT. That chunk is read
@@ -25,7 +25,7 @@ import { watchdogTick } from './watchdog';
  * pipe, the client's side is still ours (`preventClose`, `preventAbort`), so an upstream that
  * broke, stalled or never finished gets an in-band error event before the stream closes.
  */
-export function relayPump(opts: PumpOptions): Pump {
+export function relayPump(opts: PumpOptions, decoder: Decoder): Pump {
   const { startedAt, clientSignal, upstream } = opts;
   const client = new IdentityTransformStream();
   let books: BooksCopy | null = null;
@@ -34,7 +34,7 @@ export function relayPump(opts: PumpOptions): Pump {
 
   const stop = pumpStop(opts, {
     progress: () => (ttftMs === null ? 0 : 1 + (books?.reads ?? 0)),
-    onKeepalive: () => void writer?.write(KEEPALIVE).catch(() => {}),
+    onKeepalive: () => void writer?.write(opts.client.keepalive).catch(() => {}),
   });
 
   const outcome = (async () => {
@@ -64,7 +64,7 @@ export function relayPump(opts: PumpOptions): Pump {
         // tee, the books and the pipe first would hold it back by that work (about 0.2 ms).
         await nextTurn();
         const [toClient, toBooks] = upstream.tee();
-        books = new BooksCopy(toBooks, first);
+        books = new BooksCopy(toBooks, first, decoder);
         books.start(Math.min(BOOKS_READ_MS, watchdogTick(opts.keepaliveMs, opts.idleTimeoutMs)));
         await toClient.pipeTo(client.writable, { preventClose: true, preventAbort: true, signal: stop.signal });
       }
@@ -86,11 +86,13 @@ export function relayPump(opts: PumpOptions): Pump {
     if (!books) await upstream.cancel().catch(() => {});
     else if (ending.clientGone || ending.stalled) await books.drainAndCancel();
     else await books.readToEnd();
-    const { outcome, tail } = conclude(books?.completion() ?? completionOf(first), ending, {
-      startedAt,
-      ttftMs,
-      idleTimeoutMs: opts.idleTimeoutMs,
-    });
+    const completion = books?.completion() ?? completionOf(first, decoder);
+    const { outcome, tail } = conclude(
+      completion,
+      ending,
+      { startedAt, ttftMs, idleTimeoutMs: opts.idleTimeoutMs },
+      opts.client,
+    );
     endClientSide(writer, outcome, tail);
     return outcome;
   })();
@@ -99,8 +101,8 @@ export function relayPump(opts: PumpOptions): Pump {
 }
 
 /** The answer as the first chunk alone spells it out (the books when nothing was tee'd). */
-function completionOf(bytes: Uint8Array | null): Completion {
-  const parser = createOpenAIStreamReader();
+function completionOf(bytes: Uint8Array | null, decoder: Decoder): Completion {
+  const parser = booksReader(decoder);
   if (bytes) parser.push(bytes);
   return parser.finish();
 }

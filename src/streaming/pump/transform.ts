@@ -1,4 +1,3 @@
-import { KEEPALIVE } from '../sse/encode';
 import { endClientSide } from './close';
 import { conclude } from './conclude';
 import { type Ending, NO_TROUBLE, endingOf } from './ending';
@@ -39,7 +38,10 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
     );
   };
 
-  const stop = pumpStop(opts, { progress: () => chunks, onKeepalive: () => void send(KEEPALIVE).catch(() => {}) });
+  const stop = pumpStop(opts, {
+    progress: () => chunks,
+    onKeepalive: () => void send(opts.client.keepalive).catch(() => {}),
+  });
   // Stopping (client gone, no progress) cancels the upstream, which ends a pending read, and
   // fails a write the client is not taking. Progress that stopped because the client stopped
   // reading (its writes still pending) is the client's doing, not the upstream's: the call ends
@@ -78,11 +80,12 @@ export function transformPump(opts: PumpOptions, transcoder: Transcoder): Pump {
       const tail = transcoder.flush();
       if (tail && tail.byteLength > 0) void send(tail).catch(() => {});
     }
-    const { outcome, tail } = conclude(transcoder.result(), ending, {
-      startedAt,
-      ttftMs,
-      idleTimeoutMs: opts.idleTimeoutMs,
-    });
+    const { outcome, tail } = conclude(
+      transcoder.result(),
+      ending,
+      { startedAt, ttftMs, idleTimeoutMs: opts.idleTimeoutMs },
+      opts.client,
+    );
     endClientSide(writer, outcome, tail);
     return outcome;
   })();

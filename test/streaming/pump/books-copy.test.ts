@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { openAIChatDecoder } from '../../../src/dialects/openai-chat/decode';
+import { openAIChat } from '../../../src/dialects/openai-chat/dialect';
 import { BooksCopy } from '../../../src/streaming/pump/books-copy';
 import { relayPump } from '../../../src/streaming/pump/relay';
 import { contentEvents } from '../../support/fixtures';
@@ -23,7 +25,7 @@ describe("the books' copy of a relayed stream", () => {
     const { stream, controller } = branch();
     const first = contentEvents(1);
     controller.enqueue(first.bytes);
-    const books = new BooksCopy(stream, new Uint8Array(0));
+    const books = new BooksCopy(stream, new Uint8Array(0), openAIChatDecoder());
     books.start(60_000);
     await sleep(20);
     expect(books.reads).toBe(1);
@@ -48,7 +50,7 @@ describe("the books' copy of a relayed stream", () => {
     expect(size).toBeLessThanOrEqual(248 * 1024);
     controller.enqueue(bytes);
     controller.close();
-    const books = new BooksCopy(stream, new Uint8Array(0));
+    const books = new BooksCopy(stream, new Uint8Array(0), openAIChatDecoder());
     await books.readToEnd();
     expect(books.completion().content).toBe(text);
     expect(books.reads).toBe(6);
@@ -68,13 +70,19 @@ describe('the books of a relayed stream whose client leaves at once', () => {
         upstreamCancelled = true;
       },
     });
-    const pump = relayPump({
-      upstream,
-      startedAt: Date.now(),
-      clientSignal: new AbortController().signal,
-      keepaliveMs: 15_000,
-      idleTimeoutMs: 60_000,
-    });
+    const decoder = openAIChatDecoder();
+    const pump = relayPump(
+      {
+        upstream,
+        mode: { relay: decoder },
+        client: openAIChat.framing,
+        startedAt: Date.now(),
+        clientSignal: new AbortController().signal,
+        keepaliveMs: 15_000,
+        idleTimeoutMs: 60_000,
+      },
+      decoder,
+    );
     await pump.readable.cancel(); // before the first chunk is written: that write fails
     const outcome = await pump.outcome;
     expect(outcome.completion.content).toBe(text);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transformPump } from '../../../src/streaming/pump/transform';
-import { withoutUsageChunk } from '../../../src/streaming/usage-filter';
+import { openAIChat } from '../../../src/dialects/openai-chat/dialect';
+import { withoutUsageChunk } from '../../../src/dialects/openai-chat/without-usage';
 import { contentEvents } from '../../support/fixtures';
 
 const enc = new TextEncoder();
@@ -23,17 +24,21 @@ function countedUpstream(n: number) {
   return { stream, counter };
 }
 
-const pump = (upstream: ReadableStream<Uint8Array>) =>
-  transformPump(
+const pump = (upstream: ReadableStream<Uint8Array>) => {
+  const transform = withoutUsageChunk();
+  return transformPump(
     {
       upstream,
+      mode: { transform },
+      client: openAIChat.framing,
       startedAt: Date.now(),
       clientSignal: new AbortController().signal,
       keepaliveMs: 60_000,
       idleTimeoutMs: 60_000,
     },
-    withoutUsageChunk(),
+    transform,
   );
+};
 
 describe('the transform stage', () => {
   it('reads the upstream only as fast as the client takes what it wrote', async () => {

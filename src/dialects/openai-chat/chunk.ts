@@ -1,5 +1,6 @@
 /** OpenAI `chat.completion.chunk` shapes, as Sluice emits and reads them on the wire. */
-import type { FinishReason, Usage } from './completion';
+import type { FinishReason } from '../../core/completion';
+import type { ChatUsage } from './usage';
 
 export interface ToolCallDelta {
   index: number;
@@ -21,6 +22,6 @@ export interface ChatCompletionChunk {
   created: number;
   model: string;
   choices: ChunkChoice[];
-  usage?: Usage | null;
+  usage?: ChatUsage | null;
   system_fingerprint?: string | null;
 }
