@@ -1,10 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { ConfigError, configOf } from './config';
 import { adminKey, virtualKey } from './auth/middleware';
-import { ApiError, type ErrorType, payloadTooLarge, toErrorBody } from './errors';
+import { anthropicErrorBody } from './dialects/anthropic/errors';
+import { ApiError, type ErrorType, payloadTooLarge } from './errors';
+import { isAnthropicPath } from './routes/v1';
 import type { AppEnv } from './http/context';
 import { admin } from './routes/admin';
 import { api } from './routes/api';
@@ -24,6 +27,19 @@ const STATUS_TYPES: Record<number, ErrorType> = {
   413: 'invalid_request_error',
   429: 'rate_limit_error',
 };
+
+/**
+ * An error as the request's surface answers it: each dialect in its own shape, so its clients
+ * raise their own classes (OpenAI's `{error:{message,type,code,param}}` everywhere else).
+ */
+function renderError(c: Context<AppEnv>, err: ApiError) {
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  if (isAnthropicPath(c.req.path)) {
+    c.header('request-id', c.get('requestId'));
+    return c.json(anthropicErrorBody(err, c.get('requestId')), err.status);
+  }
+  return c.json(err.toJSON(), err.status);
+}
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -53,12 +69,9 @@ export function createApp() {
   registerDocs(app); // /openapi.json and /docs, built on first request from every mounted route
   app.route('/', pages);
 
-  app.notFound((c) => {
-    const body = toErrorBody(
-      new ApiError(404, 'not_found_error', 'route_not_found', `No route ${c.req.method} ${c.req.path}`),
-    );
-    return c.json(body, 404);
-  });
+  app.notFound((c) =>
+    renderError(c, new ApiError(404, 'not_found_error', 'route_not_found', `No route ${c.req.method} ${c.req.path}`)),
+  );
 
   app.onError((err, c) => {
     let apiErr: ApiError;
@@ -81,8 +94,7 @@ export function createApp() {
       console.error(JSON.stringify({ msg: 'unhandled error', request_id: c.get('requestId'), error: String(err) }));
       apiErr = new ApiError(500, 'api_error', 'internal_error', 'Internal server error');
     }
-    for (const [k, v] of Object.entries(apiErr.headers)) c.header(k, v);
-    return c.json(apiErr.toJSON(), apiErr.status);
+    return renderError(c, apiErr);
   });
 
   return app;

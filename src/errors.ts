@@ -91,8 +91,3 @@ export const upstreamUnreachable = (detail: string) =>
 
 export const upstreamTimeout = (detail: string) =>
   new ApiError(504, 'upstream_error', 'upstream_timeout', `Upstream timed out: ${detail}`);
-
-export function toErrorBody(err: unknown): ErrorBody {
-  if (err instanceof ApiError) return err.toJSON();
-  return { error: { message: 'Internal server error', type: 'api_error', code: 'internal_error', param: null } };
-}

@@ -12,15 +12,16 @@ declare module 'hono' {
 }
 
 /**
- * The team surfaces (`/api/*`, `/v1/*`): every request carries a virtual key as
- * `Authorization: Bearer sk-...`. Only its hash is kept; the key is checked in the route's own
+ * The team surfaces (`/api/*`, `/v1/*`): every request carries a virtual key, as
+ * `Authorization: Bearer sk-...` or `x-api-key: sk-...`. Only its hash is kept; the key is checked in the route's own
  * D1 batch (`Caller`), so a route under these prefixes cannot forget to authenticate.
  */
 export const virtualKey = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header('authorization') ?? '';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw unauthorized('Missing API key: send Authorization: Bearer <key>', 'missing_api_key');
-  c.set('caller', new Caller(await hashKey(match[1])));
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  // Anthropic's clients send their key as `x-api-key`.
+  const key = bearer ?? c.req.header('x-api-key')?.trim();
+  if (!key) throw unauthorized('Missing API key: send Authorization: Bearer <key> or x-api-key', 'missing_api_key');
+  c.set('caller', new Caller(await hashKey(key)));
   await next();
 });
 

@@ -5,20 +5,29 @@ import { type Completion, type TokenUsage, usageOf } from '../core/completion';
 import { loadTokenizer } from '../tokenizer';
 
 /**
- * Tokens for an answer or prompt when the upstream reported no usage (OpenAI's chat framing
- * included), with the o200k_base tokenizer (gpt-4o's), loaded on first use only: its rank tables
- * are a separate ~1 MB (gzip) module that cold starts never evaluate. Counts for other
- * providers' models are estimates, and are recorded as such.
+ * A prompt's tokens, OpenAI's chat framing included, with the o200k_base tokenizer (gpt-4o's),
+ * loaded on first use only: its rank tables are a separate ~1 MB (gzip) module that cold starts
+ * never evaluate. For other providers' models the count is an estimate.
  */
-export async function estimateUsage(params: ChatParams, completion: Completion): Promise<TokenUsage> {
+export async function countPromptTokens(params: Pick<ChatParams, 'messages' | 'tools'>): Promise<number> {
   const { countTokens } = await loadTokenizer();
   // Each message costs its text plus ~3 framing tokens; every reply is primed with 3 more.
   let prompt = 3;
-  for (const m of params.messages) prompt += 3 + countTokens(contentText(m.content));
+  for (const m of params.messages) {
+    prompt += 3 + countTokens(contentText(m.content));
+    if (m.role === 'assistant')
+      for (const tc of m.tool_calls ?? []) prompt += countTokens(tc.function.name) + countTokens(tc.function.arguments);
+  }
   if (params.tools?.length) prompt += countTokens(JSON.stringify(params.tools));
+  return prompt;
+}
+
+/** Usage for a call whose upstream reported none, counted here and recorded as an estimate. */
+export async function estimateUsage(params: ChatParams, completion: Completion): Promise<TokenUsage> {
+  const { countTokens } = await loadTokenizer();
   let output = countTokens(completion.content);
   for (const tc of completion.toolCalls) output += countTokens(tc.function.name) + countTokens(tc.function.arguments);
-  return usageOf(prompt, output);
+  return usageOf(await countPromptTokens(params), output);
 }
 
 /**

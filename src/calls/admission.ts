@@ -24,14 +24,19 @@ import { newId } from '../lib/crypto';
 import { requireJob } from '../jobs/lifecycle';
 import type { NewJob } from '../jobs/store';
 import type { ChatParams } from '../core/chat-params';
+import type { NativeRequest } from '../providers/types';
 import {
-  RATE_WINDOW_MS,
+  COUNT_REQUEST,
+  KEY_SCOPE,
+  TEAM_SCOPE,
   STREAM_SLOT_TTL_MS,
   type WindowCount,
   keyScope,
+  rateLimited,
   rateWindows,
   streamsInFlight,
   teamScope,
+  windowCount,
   windowStart,
 } from './limits';
 
@@ -39,6 +44,8 @@ export interface AdmissionRequest {
   caller: Caller;
   alias: string;
   params: ChatParams;
+  /** The client's own request, when it speaks a provider's wire format (calls/open.ts sends it to that provider). */
+  native?: NativeRequest;
   now: number;
   /** A call on an existing job... */
   jobId?: string;
@@ -57,11 +64,6 @@ export interface Admitted {
   maxTokens: number | null;
 }
 
-const TEAM_SCOPE = "'team:' || t.id";
-const KEY_SCOPE = "'key:' || k.id";
-const windowCount = (scope: string, column: 'requests' | 'tokens') =>
-  `coalesce((SELECT ${column} FROM rate_windows WHERE scope = ${scope} AND window_start = :w), 0)`;
-
 /**
  * Admission's statements, written once per isolate for each of its two shapes (a call on a new
  * job or on an existing one); a request only binds its values (`admissionValues`).
@@ -76,15 +78,7 @@ function admissionSql(newJob: boolean) {
   const needed = newJob ? `(${JOB_HOLD_SQL} + ${callHold})` : callHold;
   const [holdInsert, holdCount] = admittedCallHoldsSql(newJob);
   return {
-    // One upsert counts the request in the team's and the key's windows, for those with limits.
-    countRequest: namedSql(`
-      INSERT INTO rate_windows (scope, window_start, requests, tokens)
-      SELECT ${TEAM_SCOPE}, :w, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
-      WHERE k.key_hash = :keyHash AND ${usableKey('k', 't')} AND (t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)
-      UNION ALL
-      SELECT ${KEY_SCOPE}, :w, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
-      WHERE k.key_hash = :keyHash AND ${usableKey('k', 't')} AND (k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)
-      ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`),
+    countRequest: COUNT_REQUEST,
     // The gate: every rule, in one statement. `output_tokens` is decided here, once: the hold
     // below is sized for it and the upstream is asked for no more.
     gate: namedSql(`
@@ -231,11 +225,7 @@ function refusal(
   output: { asked: number | undefined; affordable: number },
 ): ApiError {
   const used = (scope: string) => windows.find((r) => r.scope === scope) ?? { requests: 0, tokens: 0 };
-  const retryAfter = String(Math.max(1, Math.ceil((windowStart(now) + RATE_WINDOW_MS - now) / 1000)));
-  const limited = (what: string) =>
-    new ApiError(429, 'rate_limit_error', 'rate_limit_exceeded', `Rate limit reached: ${what}`, null, {
-      'retry-after': retryAfter,
-    });
+  const limited = (what: string) => rateLimited(what, now);
   const t = used(teamScope(team.id));
   const k = used(keyScope(key.id));
   if (team.rpmLimit !== null && t.requests > team.rpmLimit)

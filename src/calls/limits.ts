@@ -3,7 +3,10 @@
  * key) and the stream slots behind the per-team concurrency cap. They live in D1 so every
  * isolate sees the same counts, and they join the batches a call sends anyway.
  */
+import type { Caller } from '../auth/caller';
+import { type Principal, usableKey } from '../auth/rule';
 import { type Statement, namedSql, rows, write } from '../db/statement';
+import { ApiError } from '../errors';
 
 /** An in-flight row older than this no longer counts against the concurrency cap (its isolate died). */
 export const STREAM_SLOT_TTL_MS = 10 * 60_000;
@@ -12,6 +15,61 @@ export const RATE_WINDOW_MS = 60_000;
 const RATE_WINDOW_KEEP_MS = 5 * 60_000;
 
 export const windowStart = (now: number) => now - (now % RATE_WINDOW_MS);
+
+/** The window scopes of team `t` and key `k`, in SQL. */
+export const TEAM_SCOPE = "'team:' || t.id";
+export const KEY_SCOPE = "'key:' || k.id";
+
+/** What the window starting at `:w` has counted for `scope` (SQL). */
+export const windowCount = (scope: string, column: 'requests' | 'tokens') =>
+  `coalesce((SELECT ${column} FROM rate_windows WHERE scope = ${scope} AND window_start = :w), 0)`;
+
+/**
+ * Counts one request in the team's and the key's windows at `:w`, for those with limits, when
+ * the key with hash `:keyHash` may act (its values: `:keyHash`, `:w`, `:now`).
+ */
+export const COUNT_REQUEST = namedSql(`
+  INSERT INTO rate_windows (scope, window_start, requests, tokens)
+  SELECT ${TEAM_SCOPE}, :w, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
+  WHERE k.key_hash = :keyHash AND ${usableKey('k', 't')} AND (t.rpm_limit IS NOT NULL OR t.tpm_limit IS NOT NULL)
+  UNION ALL
+  SELECT ${KEY_SCOPE}, :w, 1, 0 FROM api_keys k JOIN teams t ON t.id = k.team_id
+  WHERE k.key_hash = :keyHash AND ${usableKey('k', 't')} AND (k.rpm_limit IS NOT NULL OR k.tpm_limit IS NOT NULL)
+  ON CONFLICT (scope, window_start) DO UPDATE SET requests = requests + 1`);
+
+const requestsOver = namedSql(`
+  SELECT CASE
+      WHEN t.rpm_limit IS NOT NULL AND ${windowCount(TEAM_SCOPE, 'requests')} > t.rpm_limit
+        THEN t.rpm_limit || ' requests per minute for this team'
+      WHEN k.rpm_limit IS NOT NULL AND ${windowCount(KEY_SCOPE, 'requests')} > k.rpm_limit
+        THEN k.rpm_limit || ' requests per minute for this key'
+    END AS over
+  FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = :keyHash`);
+
+/** 429, with the wait until the window turns. */
+export function rateLimited(what: string, now: number): ApiError {
+  const retryAfter = String(Math.max(1, Math.ceil((windowStart(now) + RATE_WINDOW_MS - now) / 1000)));
+  return new ApiError(429, 'rate_limit_error', 'rate_limit_exceeded', `Rate limit reached: ${what}`, null, {
+    'retry-after': retryAfter,
+  });
+}
+
+/**
+ * A request that uses a key's request allowance without making a call (a token count): it is
+ * counted in the key's and its team's windows, in one batch with the key's check, and refused
+ * with 429 when either is past its requests per minute.
+ */
+export async function countRequest(d1: D1Database, caller: Caller, now = Date.now()): Promise<Principal> {
+  const values = { keyHash: caller.keyHash, w: windowStart(now), now };
+  const [principal, , over] = await caller.batch(
+    d1,
+    [write(COUNT_REQUEST, values), rows<{ over: string | null }>(requestsOver, values)],
+    now,
+  );
+  const limit = over[0]?.over;
+  if (limit) throw rateLimited(limit, now);
+  return principal;
+}
 
 /** The scope names a window is counted under. */
 export const teamScope = (teamId: string) => `team:${teamId}`;

@@ -81,7 +81,7 @@ export async function openCall(deps: CallDeps, admission: AdmissionRequest, opts
     );
     const earlyAbort = new AbortController();
     abort.signal.addEventListener('abort', () => earlyAbort.abort(), { once: true });
-    const result = attempt(openUpstream(deps.d1, deps.config, warm.model, params, earlyAbort.signal));
+    const result = attempt(openUpstream(deps.d1, deps.config, warm.model, params, earlyAbort.signal, admission.native));
     early = { abort: earlyAbort, params, result };
     // One turn of the event loop lets the runtime put the early request on the wire before the
     // admission batch is sent: where D1 shares the thread (locally), its work would otherwise
@@ -104,7 +104,7 @@ export async function openCall(deps: CallDeps, admission: AdmissionRequest, opts
     result = await early.result;
   } else {
     discard(early);
-    result = await attempt(openUpstream(deps.d1, deps.config, admitted.model, params, abort.signal));
+    result = await attempt(openUpstream(deps.d1, deps.config, admitted.model, params, abort.signal, admission.native));
   }
   if ('opened' in result)
     return { ...opts, admitted, params, upstream: result.opened, startedAt, signal: abort.signal };

@@ -3,8 +3,9 @@ import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
 import { collect, startPump } from '../streaming/pump/start';
-import type { PumpOptions, PumpOutcome } from '../streaming/pump/types';
+import type { ClientFraming, PumpOptions, PumpOutcome } from '../streaming/pump/types';
 import { openAIChat } from '../dialects/openai-chat/dialect';
+import type { ClientDialect } from '../dialects/types';
 import type { AdmissionRequest } from './admission';
 import { writeBooks } from './books';
 import { type CallDeps, type OpenCall, openCall } from './open';
@@ -13,14 +14,19 @@ export type { CallDeps } from './open';
 
 export const modelAlias = (params: ChatParams, config: Config) => params.model ?? config.defaultModel;
 
+/** The upstream side of an open call, as a client dialect sees it. */
+const upstreamOf = (call: OpenCall) => ({
+  format: call.upstream.provider.format,
+  decoder: call.upstream.provider.decoder,
+  model: call.upstream.target.upstreamModel,
+});
+
 /** The pump's settings for this call: its upstream, how its bytes reach the client, its timers. */
-function pumpOptions(call: OpenCall, config: Config, includeUsage: boolean): PumpOptions {
-  const { provider, target, upstream } = call.upstream;
-  const from = { format: provider.format, decoder: provider.decoder, model: target.upstreamModel };
+function pumpOptions(call: OpenCall, config: Config, mode: PumpOptions['mode'], client: ClientFraming): PumpOptions {
   return {
-    upstream: upstream.body!,
-    mode: openAIChat.mode(from, { includeUsage }),
-    client: openAIChat.framing,
+    upstream: call.upstream.upstream.body!,
+    mode,
+    client,
     startedAt: call.startedAt,
     clientSignal: call.signal,
     keepaliveMs: config.keepaliveMs,
@@ -33,26 +39,31 @@ const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: PumpOutcome) =>
   writeBooks(deps.d1, { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome });
 
 /**
- * Streams the answer to the client as SSE; the books are written after it closes, under
- * `waitUntil`. `includeUsage`: whether the client sees the final usage chunk (the books always
- * get usage).
+ * Streams the answer to the client in its dialect; the books are written after it closes, under
+ * `waitUntil`. `form` says what the client asked of the stream's form, once the call is open.
  */
-export async function streamCall(
+export async function streamCall<O>(
   deps: CallDeps,
   admission: AdmissionRequest,
-  opts: { finishesJob: boolean; includeUsage?: boolean },
+  opts: { finishesJob: boolean; dialect: ClientDialect<O>; form: (call: OpenCall) => O },
 ): Promise<Response> {
   const call = await openCall(deps, admission, { stream: true, finishesJob: opts.finishesJob });
-  const { readable, outcome } = startPump(pumpOptions(call, deps.config, opts.includeUsage !== false));
+  const { dialect } = opts;
+  const mode = dialect.mode(upstreamOf(call), opts.form(call));
+  const { readable, outcome } = startPump(pumpOptions(call, deps.config, mode, dialect.framing));
   deps.executionCtx.waitUntil(outcome.then(booksOf(deps, call)));
   const { callId, job } = call.admitted;
-  return new Response(readable, { headers: { ...openAIChat.headers, 'x-call-id': callId, 'x-job-id': job.id } });
+  return new Response(readable, { headers: { ...dialect.headers, 'x-call-id': callId, 'x-job-id': job.id } });
 }
 
-/** Runs the call to its end and returns the whole answer, its books already written. */
+/**
+ * Runs the call to its end and returns the whole answer, its books already written. Nobody
+ * reads the stream as it goes, so it is only decoded, whatever its format.
+ */
 export async function collectCall(deps: CallDeps, admission: AdmissionRequest, opts: { finishesJob: boolean }) {
   const call = await openCall(deps, admission, { stream: false, finishesJob: opts.finishesJob });
-  const outcome = await collect(pumpOptions(call, deps.config, true));
+  const mode = { relay: call.upstream.provider.decoder() };
+  const outcome = await collect(pumpOptions(call, deps.config, mode, openAIChat.framing));
   // The caller reads the job right after this answer, so the books are written first.
   const usage = await booksOf(deps, call)(outcome);
   if (outcome.status !== 'success') {

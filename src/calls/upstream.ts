@@ -4,7 +4,7 @@ import { run } from '../db/statement';
 import type { Config } from '../config';
 import { ApiError, upstreamError, upstreamTimeout, upstreamUnreachable } from '../errors';
 import { providers } from '../providers/registry';
-import type { Provider, Target } from '../providers/types';
+import type { NativeRequest, Provider, Target } from '../providers/types';
 import type { ChatParams } from '../core/chat-params';
 
 /** Attempts on one target before moving to the next (the first try plus one retry). */
@@ -76,7 +76,13 @@ interface Attempt {
   waitMs?: number | null;
 }
 
-async function attempt(model: Model, params: ChatParams, config: Config, signal: AbortSignal): Promise<Attempt> {
+async function attempt(
+  model: Model,
+  params: ChatParams,
+  native: NativeRequest | undefined,
+  config: Config,
+  signal: AbortSignal,
+): Promise<Attempt> {
   const provider = providers[model.provider];
   if (!provider)
     return {
@@ -91,7 +97,7 @@ async function attempt(model: Model, params: ChatParams, config: Config, signal:
   let timedOut = false;
   const timer = setTimeout(() => ((timedOut = true), attemptAbort.abort()), timeoutMs);
   try {
-    const upstream = await provider.send(targetOf(model), params, config, attemptAbort.signal);
+    const upstream = await provider.send(targetOf(model), params, config, attemptAbort.signal, native);
     if (upstream.ok && upstream.body) return { upstream, retry: false };
     const detail = await upstreamDetail(upstream);
     return {
@@ -119,6 +125,7 @@ export async function openUpstream(
   model: Model,
   params: ChatParams,
   signal: AbortSignal,
+  native?: NativeRequest,
 ): Promise<OpenedUpstream> {
   const baseDelay = config.upstreamRetryBaseMs;
   let attempts = 0;
@@ -127,7 +134,7 @@ export async function openUpstream(
     for (let tryNo = 0; tryNo < TRIES_PER_TARGET && attempts < MAX_ATTEMPTS; tryNo++) {
       if (signal.aborted) break;
       attempts++;
-      const result = await attempt(target, params, config, signal);
+      const result = await attempt(target, params, native, config, signal);
       if (result.upstream) {
         const provider = providers[target.provider]!;
         return { upstream: result.upstream, model: target, provider, target: targetOf(target), attempts };

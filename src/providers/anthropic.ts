@@ -3,7 +3,7 @@ import type { ChatParams, Message } from '../core/chat-params';
 import { anthropicDecoder } from '../dialects/anthropic/decode';
 import { contentText, parseDataUrl } from './content';
 import { baseUrlOf } from './base-url';
-import type { Provider, Target } from './types';
+import type { NativeRequest, Provider, Target } from './types';
 
 const API_VERSION = '2023-06-01';
 /** Anthropic requires `max_tokens`; OpenAI callers usually leave it out. */
@@ -124,22 +124,24 @@ export function anthropicRequestBody(target: Target, params: ChatParams) {
  */
 export const anthropic: Provider = {
   name: 'anthropic',
-  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
+  format: 'anthropic',
+  decoder: anthropicDecoder,
+  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal, native?: NativeRequest) {
     const access = config.providers.anthropic;
     const base = baseUrlOf(target, access);
+    // A Messages request from an Anthropic client goes as it is (thinking, cache control and all),
+    // with its own API version and betas; only the model and the output limit are Sluice's.
+    const own = native?.format === 'anthropic' ? native : null;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'text/event-stream',
-      'anthropic-version': API_VERSION,
+      'anthropic-version': own?.headers['anthropic-version'] ?? API_VERSION,
+      ...(own?.headers['anthropic-beta'] ? { 'anthropic-beta': own.headers['anthropic-beta'] } : {}),
     };
     if (access.apiKey) headers['x-api-key'] = access.apiKey;
-    return fetch(`${base}/v1/messages`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(anthropicRequestBody(target, params)),
-      signal,
-    });
+    const body = own
+      ? { ...own.body, model: target.upstreamModel, max_tokens: params.max_tokens, stream: true }
+      : anthropicRequestBody(target, params);
+    return fetch(`${base}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body), signal });
   },
-  format: 'anthropic',
-  decoder: anthropicDecoder,
 };

@@ -2,6 +2,13 @@ import type { Config } from '../config';
 import type { ChatParams } from '../core/chat-params';
 import type { Decoder, WireFormat } from '../streaming/codec';
 
+/** A client's request in a provider's own wire format, with the headers of that format it sent. */
+export interface NativeRequest {
+  format: WireFormat;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
 /** Where a call goes: one row of the model catalog, resolved. */
 export interface Target {
   alias: string;
@@ -18,8 +25,18 @@ export interface Provider {
   readonly name: string;
   /** The wire format of its streams: a client that speaks it gets the bytes as they are. */
   readonly format: WireFormat;
-  /** Sends the streaming request upstream. The response body is SSE in the provider's format. */
-  send(target: Target, params: ChatParams, config: Config, signal: AbortSignal): Promise<Response>;
+  /**
+   * Sends the streaming request upstream. The response body is SSE in the provider's format.
+   * `native`: the client's own request, when the client speaks this provider's format; a
+   * provider may send it as it is (with Sluice's model and limits), losing nothing in translation.
+   */
+  send(
+    target: Target,
+    params: ChatParams,
+    config: Config,
+    signal: AbortSignal,
+    native?: NativeRequest,
+  ): Promise<Response>;
   /** A fresh reader of that format, one per stream. */
   decoder(): Decoder;
 }

@@ -71,3 +71,29 @@ export const usageChunk = (id: string, model: string, created: number, prompt: n
   choices: [],
   usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
 });
+
+/** The emitted SSE as named events (`event:` line and JSON `data:`), as Anthropic's API writes them. */
+export function namedEvents(sse: string): { event: string; data: Record<string, unknown> }[] {
+  expect(sse === '' || sse.endsWith('\n\n')).toBe(true);
+  return sse
+    .split('\n\n')
+    .filter(Boolean)
+    .map((e) => {
+      const m = /^event: (\S+)\ndata: (.*)$/s.exec(e);
+      expect(m, e).not.toBeNull();
+      return { event: m![1]!, data: JSON.parse(m![2]!) as Record<string, unknown> };
+    });
+}
+
+/** `namedEvents` for every way to cut the wire bytes: the events and the result must not change. */
+export function expectNamedTranscodes(
+  make: () => Transcoder,
+  wire: string[],
+  expected: { events: unknown[]; result: Completion },
+) {
+  for (const [how, pieces] of splits(wire.join(''))) {
+    const { sse, result } = transcode(make, pieces);
+    expect(namedEvents(sse), how).toEqual(expected.events);
+    expect(result, how).toEqual(expected.result);
+  }
+}

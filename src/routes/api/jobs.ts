@@ -5,6 +5,7 @@ import type { AdmissionRequest } from '../../calls/admission';
 import { collectCall, modelAlias, streamCall } from '../../calls/run';
 import type { TokenUsage } from '../../core/completion';
 import type { Model } from '../../db/schema';
+import { openAIChat } from '../../dialects/openai-chat/dialect';
 import { type AppEnv, callDeps } from '../../http/context';
 import { bearerAuth, callErrors, json, jsonBody, sseResponse, teamErrors } from '../../http/openapi';
 import { createRouter } from '../../http/router';
@@ -34,6 +35,9 @@ import type { PumpOutcome } from '../../streaming/pump/types';
 export const jobsApi = createRouter();
 
 const tags = ['Jobs'];
+
+/** The job API streams OpenAI chunks, the usage chunk included. */
+const chatStream = { dialect: openAIChat, form: () => ({ includeUsage: true }) };
 
 /** A call on a job created by the same request (create-and-call). */
 function withNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>): AdmissionRequest {
@@ -111,7 +115,7 @@ jobsApi.openapi(
     request: { body: jsonBody(CreateAndCallBody) },
     responses: { 200: sseResponse('The answer as SSE; `x-job-id` names the job'), ...callErrors },
   }),
-  async (c) => streamCall(callDeps(c), withNewJob(c, c.req.valid('json')), { finishesJob: true }),
+  async (c) => streamCall(callDeps(c), withNewJob(c, c.req.valid('json')), { finishesJob: true, ...chatStream }),
 );
 
 jobsApi.openapi(
@@ -156,7 +160,7 @@ jobsApi.openapi(
   }),
   async (c) => {
     const { job_id } = c.req.valid('param');
-    return streamCall(callDeps(c), onJob(c, job_id, c.req.valid('json')), { finishesJob: false });
+    return streamCall(callDeps(c), onJob(c, job_id, c.req.valid('json')), { finishesJob: false, ...chatStream });
   },
 );
 

@@ -5,6 +5,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { collectCall, streamCall } from '../../calls/run';
+import { openAIChat } from '../../dialects/openai-chat/dialect';
 import { toChatUsage } from '../../dialects/openai-chat/usage';
 import { callDeps } from '../../http/context';
 import { bearerAuth, callErrors, jsonBody, sseResponse } from '../../http/openapi';
@@ -46,7 +47,8 @@ chatCompletions.openapi(
     if (body.stream === true)
       return streamCall(callDeps(c), admission, {
         finishesJob: true,
-        includeUsage: body.stream_options?.include_usage === true,
+        dialect: openAIChat,
+        form: () => ({ includeUsage: body.stream_options?.include_usage === true }),
       });
 
     const { admitted, outcome, served, usage } = await collectCall(callDeps(c), admission, { finishesJob: true });

@@ -14,9 +14,10 @@ export function conclude(
   client: ClientFraming,
 ): { outcome: PumpOutcome; tail: Uint8Array | null } {
   let { clientGone, failure } = ending;
-  // A client that hangs up once it has read the terminal event (as clients that stop at
-  // [DONE] do) got the whole answer: that is a success, not an abort.
-  if (clientGone && completion.done && !completion.error) clientGone = false;
+  // A client that hangs up once the stream has ended (as clients that stop at [DONE] do, or that
+  // stop at the upstream's error event) was not the reason it ended: a whole answer is a success,
+  // an upstream that failed is an error, not an abort charged to the client.
+  if (clientGone && (completion.done || completion.error?.sent)) clientGone = false;
   if (ending.stalled && !clientGone)
     failure = upstreamFailure(`Upstream sent nothing for ${timing.idleTimeoutMs} ms`, 'upstream_idle_timeout');
   if (!clientGone && !failure) {

@@ -1,0 +1,26 @@
+import { SSE_HEADERS } from '../../streaming/sse/encode';
+import { transcoder } from '../../streaming/transcode';
+import type { ClientDialect } from '../types';
+import { PING, anthropicEncoder, errorEvent } from './encode';
+
+export interface AnthropicStreamOptions {
+  /** The model the client asked for. */
+  model: string;
+  /** The message id when the upstream's is not one of Anthropic's (`msg_…`). */
+  fallbackId: string;
+  /** The prompt's estimated size, for `message_start`. */
+  inputTokens: number;
+}
+
+/**
+ * Anthropic's Messages API as a client dialect: an Anthropic upstream's events are relayed as
+ * they are; any other upstream's are written as Messages events. Keep-alives are `ping` events.
+ */
+export const anthropicMessages: ClientDialect<AnthropicStreamOptions> = {
+  headers: SSE_HEADERS,
+  framing: { keepalive: PING, error: (error) => errorEvent(error) },
+  mode(upstream, opts) {
+    if (upstream.format === 'anthropic') return { relay: upstream.decoder() };
+    return { transform: transcoder(upstream.decoder(), anthropicEncoder(opts)) };
+  },
+};

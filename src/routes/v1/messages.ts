@@ -1,0 +1,110 @@
+/**
+ * Anthropic's Messages API: point an Anthropic SDK (or Claude Code) at Sluice's origin with a
+ * virtual key and it works, for every model in the catalog. Each message is its own job on the
+ * key's team, charged like `create-and-call`.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { countPromptTokens, roughPromptTokens } from '../../billing/tokens';
+import { countRequest } from '../../calls/limits';
+import { collectCall, streamCall } from '../../calls/run';
+import { anthropicMessages } from '../../dialects/anthropic/dialect';
+import { anthropicMessage } from '../../dialects/anthropic/encode';
+import {
+  CountTokensRequest,
+  MessagesRequest,
+  messagesToChat,
+  messagesToParams,
+} from '../../dialects/anthropic/request';
+import { callDeps } from '../../http/context';
+import { bearerAuth, callErrors, json, jsonBody } from '../../http/openapi';
+import { createRouter } from '../../http/router';
+import { newId } from '../../lib/crypto';
+
+export const messagesApi = createRouter();
+
+const tags = ['Anthropic-compatible'];
+
+/** The headers of Anthropic's API an Anthropic upstream gets as the client sent them. */
+const FORWARDED = ['anthropic-version', 'anthropic-beta'];
+
+/** The message's id when the upstream's is not one of Anthropic's: the call's, in Anthropic's form. */
+const messageId = (callId: string) => `msg_${callId.replace(/^call_/, '')}`;
+
+messagesApi.openapi(
+  createRoute({
+    method: 'post',
+    path: '/messages',
+    tags,
+    summary: 'Anthropic Messages (stream and non-stream) through Sluice, for every catalog model',
+    security: bearerAuth,
+    request: { body: jsonBody(MessagesRequest) },
+    responses: {
+      200: {
+        content: {
+          'application/json': { schema: z.object({ type: z.literal('message') }).loose() },
+          'text/event-stream': { schema: z.string().openapi({ description: 'Messages API stream events' }) },
+        },
+        description: 'A message, or its stream of events when stream is true',
+      },
+      ...callErrors,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const params = messagesToParams(body);
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED) {
+      const value = c.req.header(name);
+      if (value) headers[name] = value;
+    }
+    const userId = typeof body.metadata?.user_id === 'string' ? body.metadata.user_id.slice(0, 200) : null;
+    const admission = {
+      caller: c.var.caller,
+      alias: body.model,
+      params,
+      native: { format: 'anthropic' as const, body, headers },
+      now: Date.now(),
+      newJob: { id: newId('job'), teamId: null, jobType: 'message', userId, metadata: null },
+    };
+    c.header('request-id', c.var.requestId);
+    if (body.stream === true)
+      return streamCall(callDeps(c), admission, {
+        finishesJob: true,
+        dialect: anthropicMessages,
+        form: (call) => ({
+          model: body.model,
+          fallbackId: messageId(call.admitted.callId),
+          inputTokens: roughPromptTokens(params),
+        }),
+      });
+
+    const { admitted, outcome, usage } = await collectCall(callDeps(c), admission, { finishesJob: true });
+    c.header('x-job-id', admitted.job.id);
+    c.header('x-call-id', admitted.callId);
+    return c.json(anthropicMessage(outcome.completion, usage, body.model, messageId(admitted.callId)), 200);
+  },
+);
+
+messagesApi.openapi(
+  createRoute({
+    method: 'post',
+    path: '/messages/count_tokens',
+    tags,
+    summary:
+      "A Messages request's input tokens, counted by Sluice (o200k_base) without calling a provider; " +
+      "counted against the key's requests per minute",
+    security: bearerAuth,
+    request: { body: jsonBody(CountTokensRequest) },
+    responses: {
+      200: json(z.object({ input_tokens: z.number().int() }).openapi('TokenCount'), 'The count'),
+      ...callErrors,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const chat = messagesToChat(body);
+    await countRequest(c.env.DB, c.var.caller);
+    c.header('request-id', c.var.requestId);
+    return c.json({ input_tokens: await countPromptTokens(chat) }, 200);
+  },
+);
