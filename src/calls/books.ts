@@ -93,6 +93,6 @@ export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<To
       JSON.stringify({ msg: 'call bookkeeping failed', call_id: callId, job_id: job.id, error: String(err) }),
     );
   });
-  await trackSettling(job.id, work);
+  await trackSettling([job.id, callId], work);
   return usage;
 }

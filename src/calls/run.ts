@@ -4,7 +4,7 @@ import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
 import { collect, startPump } from '../streaming/pump/start';
 import type { ClientFraming, PumpOptions, PumpOutcome } from '../streaming/pump/types';
-import { openAIChat } from '../dialects/openai-chat/dialect';
+import { CHAT_FRAMING } from '../dialects/openai-chat/dialect';
 import type { ClientDialect } from '../dialects/types';
 import type { AdmissionRequest } from './admission';
 import { writeBooks } from './books';
@@ -49,8 +49,8 @@ export async function streamCall<O>(
 ): Promise<Response> {
   const call = await openCall(deps, admission, { stream: true, finishesJob: opts.finishesJob });
   const { dialect } = opts;
-  const mode = dialect.mode(upstreamOf(call), opts.form(call));
-  const { readable, outcome } = startPump(pumpOptions(call, deps.config, mode, dialect.framing));
+  const { mode, client } = dialect.open(upstreamOf(call), opts.form(call));
+  const { readable, outcome } = startPump(pumpOptions(call, deps.config, mode, client));
   deps.executionCtx.waitUntil(outcome.then(booksOf(deps, call)));
   const { callId, job } = call.admitted;
   return new Response(readable, { headers: { ...dialect.headers, 'x-call-id': callId, 'x-job-id': job.id } });
@@ -63,7 +63,7 @@ export async function streamCall<O>(
 export async function collectCall(deps: CallDeps, admission: AdmissionRequest, opts: { finishesJob: boolean }) {
   const call = await openCall(deps, admission, { stream: false, finishesJob: opts.finishesJob });
   const mode = { relay: call.upstream.provider.decoder() };
-  const outcome = await collect(pumpOptions(call, deps.config, mode, openAIChat.framing));
+  const outcome = await collect(pumpOptions(call, deps.config, mode, CHAT_FRAMING));
   // The caller reads the job right after this answer, so the books are written first.
   const usage = await booksOf(deps, call)(outcome);
   if (outcome.status !== 'success') {

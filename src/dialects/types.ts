@@ -9,13 +9,22 @@ export interface UpstreamStream {
   model: string;
 }
 
+/** One stream's settings, as its dialect makes them. */
+export interface DialectStream {
+  /** How the upstream's bytes reach the client. */
+  mode: PumpOptions['mode'];
+  /** What the pump itself writes to the client: keep-alives, a failure after the 200. */
+  client: ClientFraming;
+}
+
 /**
- * A dialect clients speak on a streaming route: how its responses are framed, and how an
- * upstream's stream reaches it (relayed as it is when the upstream speaks it already, otherwise
- * decoded and re-encoded). `O` is what the client asked of the stream's form.
+ * A dialect clients speak on a streaming route: its response headers, and how an upstream's
+ * stream reaches it (relayed as it is when the upstream speaks it already, otherwise decoded and
+ * re-encoded). `O` is what the client asked of the stream's form. A dialect whose events are
+ * numbered (the Responses API's `sequence_number`) frames the pump's own writes from the same
+ * state as its encoder, so `open` makes both per stream.
  */
 export interface ClientDialect<O> {
   readonly headers: Readonly<Record<string, string>>;
-  readonly framing: ClientFraming;
-  mode(upstream: UpstreamStream, opts: O): PumpOptions['mode'];
+  open(upstream: UpstreamStream, opts: O): DialectStream;
 }

@@ -9,7 +9,7 @@ import type { Job, JobStatus } from '../db/schema';
 import { batch } from '../db/statement';
 import { conflict, insufficientCredits, notFound } from '../errors';
 import { newId } from '../lib/crypto';
-import { callsSettled } from './settling';
+import { booksSettled } from './settling';
 import { type NewJob, callsOfJob, jobById, openJobRow, teamOfJob } from './store';
 import { summarizeCosts } from './views';
 
@@ -46,7 +46,7 @@ export async function completeJob(
   extra: { errorMessage?: string | null; metadata?: Record<string, unknown> | null },
   now = Date.now(),
 ) {
-  await callsSettled(jobId);
+  await booksSettled(jobId);
   // Authorise first: the settle statements must never run for another team's job.
   const [principal, found] = await caller.batch(d1, [jobById(jobId)], now);
   const job = requireJob(found, principal, jobId);

@@ -1,4 +1,5 @@
 import type { StreamEvent } from '../core/stream-events';
+import { concatBytes } from '../lib/bytes';
 import { CompletionAccumulator } from './accumulate';
 import type { Decoder, Encoder } from './codec';
 import type { Transcoder } from './pump/types';
@@ -32,7 +33,7 @@ export function transcoder(decoder: Decoder, encoder: Encoder): Transcoder {
   const reader = sseReader(({ event, data }) => take(decoder.event(event ?? '', data)));
   const drain = (): Uint8Array | null => {
     if (out.length === 0) return null;
-    const bytes = out.length === 1 ? out[0]! : concat(out);
+    const bytes = concatBytes(out);
     out = [];
     return bytes;
   };
@@ -49,18 +50,6 @@ export function transcoder(decoder: Decoder, encoder: Encoder): Transcoder {
     },
     result: () => books.result(),
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
-  }
-  return all;
 }
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

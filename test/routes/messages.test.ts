@@ -7,7 +7,17 @@ import Anthropic from '@anthropic-ai/sdk';
 import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { books, callRows, eventually, fakeModel, setTeam, setupTeam, uniqueId, upstreamRequests } from '../support/api';
+import {
+  type Upstream,
+  books,
+  callRows,
+  eventually,
+  setTeam,
+  setupTeam,
+  uniqueId,
+  upstreamModel,
+  upstreamRequests,
+} from '../support/api';
 
 const client = (apiKey: string, opts: { headers?: Record<string, string> } = {}) =>
   new Anthropic({
@@ -17,21 +27,6 @@ const client = (apiKey: string, opts: { headers?: Record<string, string> } = {})
     defaultHeaders: opts.headers,
     fetch: (url, init) => exports.default.fetch(new Request(url as string, init as RequestInit)),
   });
-
-type Upstream = 'openai' | 'anthropic' | 'gemini';
-
-/** A catalog alias on the fake upstream, speaking `upstream`'s API, for the named scenario. */
-async function model(upstream: Upstream, scenario: string) {
-  if (upstream === 'openai') return fakeModel(scenario);
-  const alias = uniqueId(`${upstream}-${scenario}`);
-  await env.DB.prepare(
-    `INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok, output_price_per_mtok)
-     VALUES (?, ?, ?, ?, 1, 2)`,
-  )
-    .bind(alias, upstream, scenario, env.UPSTREAM_URL)
-    .run();
-  return alias;
-}
 
 /** Each upstream's text scenario, and what it answers. */
 const TEXT: Record<Upstream, { scenario: string; text: string; input: number; output: number }> = {
@@ -65,7 +60,7 @@ const settledJob = (teamId: string) =>
 describe.each(['openai', 'anthropic', 'gemini'] as const)('the Anthropic SDK, %s upstream', (upstream) => {
   it('messages.stream: finalMessage() has the text, the stop reason and the usage; one job charged', async () => {
     const { teamId, key } = await setupTeam(5);
-    const alias = await model(upstream, TEXT[upstream].scenario);
+    const alias = await upstreamModel(upstream, TEXT[upstream].scenario);
     const texts: string[] = [];
     const stream = client(key).messages.stream({
       model: alias,
@@ -106,7 +101,7 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('the Anthropic SDK, %s
   it('messages.create without stream: the whole message', async () => {
     const { key } = await setupTeam(5);
     const message = await client(key).messages.create({
-      model: await model(upstream, TEXT[upstream].scenario),
+      model: await upstreamModel(upstream, TEXT[upstream].scenario),
       max_tokens: 100,
       messages: [{ role: 'user', content: 'hello' }],
     });
@@ -120,7 +115,7 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('the Anthropic SDK, %s
 
   it('a tool-use round trip: the call arrives as a tool_use block, its result goes back upstream', async () => {
     const { key } = await setupTeam(5);
-    const alias = await model(upstream, TOOL[upstream].scenario);
+    const alias = await upstreamModel(upstream, TOOL[upstream].scenario);
     const first = await client(key)
       .messages.stream({
         model: alias,
@@ -161,7 +156,7 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('the Anthropic SDK, %s
   it('an error after the stream started rejects finalMessage() with an APIError; nothing is charged', async () => {
     const { teamId, key } = await setupTeam(5);
     const stream = client(key).messages.stream({
-      model: await model(upstream, ERROR[upstream]),
+      model: await upstreamModel(upstream, ERROR[upstream]),
       max_tokens: 100,
       messages: [{ role: 'user', content: 'hello' }],
     });
@@ -176,7 +171,7 @@ describe.each(['openai', 'anthropic', 'gemini'] as const)('the Anthropic SDK, %s
 describe('Anthropic clients, whatever the upstream', () => {
   it('the key as x-api-key works, and an Anthropic upstream gets the version and betas the client sent', async () => {
     const { key } = await setupTeam(5);
-    const alias = await model('anthropic', 'text');
+    const alias = await upstreamModel('anthropic', 'text');
     const marker = uniqueId('m');
     const res = await exports.default.fetch(
       new Request('http://sluice.test/v1/messages?beta=true', {

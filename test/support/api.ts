@@ -55,6 +55,21 @@ export async function fakeModel(scenario: string, prices = { input: 1, output: 2
   return alias;
 }
 
+export type Upstream = 'openai' | 'anthropic' | 'gemini';
+
+/** A catalog alias on the fake upstream, speaking `upstream`'s API, for the named scenario. */
+export async function upstreamModel(upstream: Upstream, scenario: string) {
+  if (upstream === 'openai') return fakeModel(scenario);
+  const alias = uniqueId(`${upstream}-${scenario}`);
+  await env.DB.prepare(
+    `INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok, output_price_per_mtok)
+     VALUES (?, ?, ?, ?, 1, 2)`,
+  )
+    .bind(alias, upstream, scenario, env.UPSTREAM_URL)
+    .run();
+  return alias;
+}
+
 /** Requests the fake upstream received whose body contains `needle`. */
 export async function upstreamRequests(needle: string) {
   const res = await fetch(`${env.UPSTREAM_URL}/_requests?contains=${encodeURIComponent(needle)}`);

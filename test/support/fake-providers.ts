@@ -4,7 +4,8 @@
  *
  * Anthropic: `POST /v1/messages`, scenario by `body.model`. Gemini: `POST
  * /v1beta/models/<scenario>:streamGenerateContent?alt=sse`. Scenarios: `text` (also the
- * default), `tool`, `error` (an in-band error event), `status-429`, `status-500`.
+ * default), `tool`, `error` (an in-band error event), `status-429`, `status-500`; Gemini also
+ * `max-tokens` (cut off by the output limit).
  */
 import type { ServerResponse } from 'node:http';
 import {
@@ -16,6 +17,7 @@ import {
 } from '../providers/fixtures/anthropic';
 import {
   geminiError,
+  geminiMaxTokens,
   geminiRateLimited,
   geminiServerError,
   geminiText,
@@ -59,7 +61,11 @@ const anthropic = family(
   anthropicRateLimited,
   anthropicServerError,
 );
-const gemini = family({ text: geminiText, tool: geminiTool, error: geminiError }, geminiRateLimited, geminiServerError);
+const gemini = family(
+  { text: geminiText, tool: geminiTool, error: geminiError, 'max-tokens': geminiMaxTokens },
+  geminiRateLimited,
+  geminiServerError,
+);
 
 export function providerScenario(path: string, body: Record<string, unknown>): Scenario | null {
   if (path === '/v1/messages') return anthropic(String(body.model));

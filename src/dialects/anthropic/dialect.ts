@@ -1,5 +1,6 @@
 import { SSE_HEADERS } from '../../streaming/sse/encode';
 import { transcoder } from '../../streaming/transcode';
+import type { ClientFraming } from '../../streaming/pump/types';
 import type { ClientDialect } from '../types';
 import { PING, anthropicEncoder, errorEvent } from './encode';
 
@@ -12,15 +13,19 @@ export interface AnthropicStreamOptions {
   inputTokens: number;
 }
 
+const FRAMING: ClientFraming = { keepalive: PING, error: (error) => errorEvent(error) };
+
 /**
  * Anthropic's Messages API as a client dialect: an Anthropic upstream's events are relayed as
  * they are; any other upstream's are written as Messages events. Keep-alives are `ping` events.
  */
 export const anthropicMessages: ClientDialect<AnthropicStreamOptions> = {
   headers: SSE_HEADERS,
-  framing: { keepalive: PING, error: (error) => errorEvent(error) },
-  mode(upstream, opts) {
-    if (upstream.format === 'anthropic') return { relay: upstream.decoder() };
-    return { transform: transcoder(upstream.decoder(), anthropicEncoder(opts)) };
+  open(upstream, opts) {
+    const mode =
+      upstream.format === 'anthropic'
+        ? { relay: upstream.decoder() }
+        : { transform: transcoder(upstream.decoder(), anthropicEncoder(opts)) };
+    return { mode, client: FRAMING };
   },
 };

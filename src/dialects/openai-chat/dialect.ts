@@ -1,6 +1,7 @@
 import { KEEPALIVE, SSE_HEADERS, encodeError } from '../../streaming/sse/encode';
 import { transcoder, nowSeconds } from '../../streaming/transcode';
-import type { ClientDialect } from '../types';
+import type { ClientFraming, PumpOptions } from '../../streaming/pump/types';
+import type { ClientDialect, UpstreamStream } from '../types';
 import { chatEncoder } from './encode';
 import { withoutUsageChunk } from './without-usage';
 
@@ -11,11 +12,17 @@ import { withoutUsageChunk } from './without-usage';
  */
 export const openAIChat: ClientDialect<{ includeUsage: boolean }> = {
   headers: SSE_HEADERS,
-  framing: { keepalive: KEEPALIVE, error: (error) => encodeError({ error }) },
-  mode(upstream, { includeUsage }) {
-    if (upstream.format === 'openai-chat')
-      return includeUsage ? { relay: upstream.decoder() } : { transform: withoutUsageChunk() };
-    const encoder = chatEncoder({ model: upstream.model, created: nowSeconds(), includeUsage });
-    return { transform: transcoder(upstream.decoder(), encoder) };
+  open(upstream, { includeUsage }) {
+    return { mode: chatMode(upstream, includeUsage), client: CHAT_FRAMING };
   },
 };
+
+/** The pump's own writes in chat's form: `: keepalive` comments, an OpenAI error object. */
+export const CHAT_FRAMING: ClientFraming = { keepalive: KEEPALIVE, error: (error) => encodeError({ error }) };
+
+function chatMode(upstream: UpstreamStream, includeUsage: boolean): PumpOptions['mode'] {
+  if (upstream.format === 'openai-chat')
+    return includeUsage ? { relay: upstream.decoder() } : { transform: withoutUsageChunk() };
+  const encoder = chatEncoder({ model: upstream.model, created: nowSeconds(), includeUsage });
+  return { transform: transcoder(upstream.decoder(), encoder) };
+}

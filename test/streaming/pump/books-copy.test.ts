@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openAIChatDecoder } from '../../../src/dialects/openai-chat/decode';
-import { openAIChat } from '../../../src/dialects/openai-chat/dialect';
+import { CHAT_FRAMING } from '../../../src/dialects/openai-chat/dialect';
 import { BooksCopy } from '../../../src/streaming/pump/books-copy';
 import { relayPump } from '../../../src/streaming/pump/relay';
 import { contentEvents } from '../../support/fixtures';
@@ -75,7 +75,7 @@ describe('the books of a relayed stream whose client leaves at once', () => {
       {
         upstream,
         mode: { relay: decoder },
-        client: openAIChat.framing,
+        client: CHAT_FRAMING,
         startedAt: Date.now(),
         clientSignal: new AbortController().signal,
         keepaliveMs: 15_000,

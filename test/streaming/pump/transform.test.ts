@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { transformPump } from '../../../src/streaming/pump/transform';
-import { openAIChat } from '../../../src/dialects/openai-chat/dialect';
+import { CHAT_FRAMING } from '../../../src/dialects/openai-chat/dialect';
 import { withoutUsageChunk } from '../../../src/dialects/openai-chat/without-usage';
 import { contentEvents } from '../../support/fixtures';
 
@@ -30,7 +30,7 @@ const pump = (upstream: ReadableStream<Uint8Array>) => {
     {
       upstream,
       mode: { transform },
-      client: openAIChat.framing,
+      client: CHAT_FRAMING,
       startedAt: Date.now(),
       clientSignal: new AbortController().signal,
       keepaliveMs: 60_000,
