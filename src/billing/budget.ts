@@ -4,22 +4,28 @@
  *
  * - job_based: a job holds `credits_per_job` from its creation and is charged that when it
  *   completes (billing/ledger.ts); its calls hold and pay nothing of their own.
- * - consumption_tokens: a call pays max(1, ceil(tokens / tokens_per_credit)).
- * - consumption_usd: a call pays max(1, ceil(list-price USD x credits_per_dollar)).
+ * - consumption_tokens: a call pays max(1, ceil(tokens / tokens_per_credit)), every token alike.
+ * - consumption_usd: a call pays max(1, ceil(list-price USD x credits_per_dollar)), each class of
+ *   token at its own price (billing/token-prices.ts).
  *
  * A hold is decided inside admission's D1 batch, where the team's settings and the model's
- * prices are, so it is SQL; a charge is known when the stream ends, so it is TypeScript. Both
- * compute the same IEEE doubles in the same order and round the same way, so for the same
- * tokens the hold is the charge. test/billing/budget.test.ts holds the two sides to that, for
- * every mode, price and token count.
+ * prices are, so it is SQL; a charge is known when the stream ends, so it is TypeScript. A hold
+ * cannot know how the prompt will split into cache reads, cache writes and the rest, so it prices
+ * the whole prompt at its dearest possible price (`promptPriceCeiling`). Both sides compute the
+ * same IEEE doubles in the same order and round the same way, so for the same tokens:
+ * - when the prompt has no cache reads or writes and no cache price is above the input price,
+ *   the hold is the charge;
+ * - in every case the charge is at most the hold.
+ * test/billing/budget.test.ts holds the two sides to that, for every mode, price, token count
+ * and cache split.
  *
  * The hold covers the prompt (as estimated before the call) plus every output token the call is
  * allowed: the caller's `max_tokens`, or, when it sets none, what the team can afford up to
  * DEFAULT_OUTPUT_TOKENS, which is then sent upstream as `max_tokens`. So an upstream that
  * honours `max_tokens` can never produce an answer that costs more than its hold.
  */
-import type { TokenUsage } from '../core/completion';
-import type { BudgetMode, Model, Team } from '../db/schema';
+import type { BudgetMode, Team } from '../db/schema';
+import { type PricedUsage, type TokenPrices, costMicroUsd } from './token-prices';
 
 /** Output tokens a consumption-mode call may produce when it sets no `max_tokens` (fewer if the team cannot afford them). */
 export const DEFAULT_OUTPUT_TOKENS = 4096;
@@ -45,9 +51,17 @@ export const AVAILABLE = '(t.credits_balance - t.credits_held)';
  */
 const ceilSql = (x: string) => `(SELECT CAST(v AS INTEGER) + (v > CAST(v AS INTEGER)) FROM (SELECT ${x} AS v))`;
 
-/** consumption_usd's credits before rounding, for `o` output tokens (the same expression as `usdCredits`). */
+/** The dearest price a prompt token of model `m` can turn out to have (`promptPriceCeiling`). */
+const PROMPT_PRICE = `max(m.input_price_per_mtok,
+    coalesce(m.cached_input_price_per_mtok, m.input_price_per_mtok),
+    coalesce(m.cache_write_price_per_mtok, m.input_price_per_mtok))`;
+
+/**
+ * consumption_usd's credits before rounding, for `o` output tokens and the whole prompt at its
+ * price ceiling (`usdCredits` with nothing saved: `costMicroUsd` computes this sum first).
+ */
 const usdSql = (o: string) =>
-  `(((:p * m.input_price_per_mtok + (${o}) * m.output_price_per_mtok) / 1000000.0) * t.credits_per_dollar - ${EPSILON})`;
+  `(((:p * ${PROMPT_PRICE} + (${o}) * m.output_price_per_mtok) / 1000000.0) * t.credits_per_dollar - ${EPSILON})`;
 
 /** The credits a consumption-mode call of `:p` prompt and `o` output tokens holds; 0 in job_based. */
 export function callHoldSql(o: string): string {
@@ -67,7 +81,7 @@ export const UNLIMITED = 1_000_000_000;
  */
 const usdEstimate = `(CASE WHEN m.output_price_per_mtok <= 0
     THEN (CASE WHEN ${callHoldSql('0')} <= ${AVAILABLE} THEN ${UNLIMITED} ELSE -1 END)
-  ELSE CAST(((${AVAILABLE} + ${EPSILON}) / t.credits_per_dollar * 1000000.0 - :p * m.input_price_per_mtok)
+  ELSE CAST(((${AVAILABLE} + ${EPSILON}) / t.credits_per_dollar * 1000000.0 - :p * ${PROMPT_PRICE})
     / m.output_price_per_mtok AS INTEGER) END)`;
 
 /**
@@ -90,22 +104,20 @@ export const CALL_OUTPUT_SQL = `(CASE WHEN :maxTokens IS NOT NULL THEN CAST(:max
 
 // ---- the charge (TypeScript, at settlement) ----------------------------------------------------
 
-type Rates = Pick<Team, 'budgetMode' | 'creditsPerDollar' | 'tokensPerCredit'>;
-type Prices = Pick<Model, 'inputPricePerMtok' | 'outputPricePerMtok'>;
+export type TeamRates = Pick<Team, 'budgetMode' | 'creditsPerDollar' | 'tokensPerCredit'>;
 
-/** consumption_usd's credits before rounding (the same expression as `usdSql`). */
-const usdCredits = (team: Rates, model: Prices, prompt: number, output: number) =>
-  ((prompt * model.inputPricePerMtok + output * model.outputPricePerMtok) / 1000000.0) * team.creditsPerDollar -
-  EPSILON;
+/** consumption_usd's credits before rounding (`usdSql`, less what the prompt's cache classes saved). */
+const usdCredits = (team: TeamRates, model: TokenPrices, usage: PricedUsage) =>
+  (costMicroUsd(model, usage) / 1000000.0) * team.creditsPerDollar - EPSILON;
 
 /** Credits a call pays in a consumption mode; 0 in job_based, where the job pays. */
-export function callCredits(team: Rates, model: Prices, usage: Pick<TokenUsage, 'input' | 'output'>) {
-  return creditsFor(team.budgetMode, team, model, usage.input, usage.output);
+export function callCredits(team: TeamRates, model: TokenPrices, usage: PricedUsage): number {
+  return creditsFor(team.budgetMode, team, model, usage);
 }
 
-function creditsFor(mode: BudgetMode, team: Rates, model: Prices, prompt: number, output: number): number {
-  if (mode === 'consumption_tokens') return Math.max(1, Math.ceil((prompt + output) / team.tokensPerCredit));
-  if (mode === 'consumption_usd') return Math.max(1, Math.ceil(usdCredits(team, model, prompt, output)));
+function creditsFor(mode: BudgetMode, team: TeamRates, model: TokenPrices, usage: PricedUsage): number {
+  if (mode === 'consumption_tokens') return Math.max(1, Math.ceil((usage.input + usage.output) / team.tokensPerCredit));
+  if (mode === 'consumption_usd') return Math.max(1, Math.ceil(usdCredits(team, model, usage)));
   return 0;
 }
 

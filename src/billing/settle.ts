@@ -5,18 +5,18 @@
  * An upstream failure is never charged; a client that left pays for what was produced.
  */
 import type { CallStatus, TokenUsage } from '../core/completion';
-import type { Model, Team } from '../db/schema';
 import type { Statement } from '../db/statement';
-import { callCredits } from './budget';
+import { type TeamRates, callCredits } from './budget';
+import type { TokenPrices } from './token-prices';
 import { type FinishedStatus, finishJob, settleCallHold } from './ledger';
 
 export interface CallToSettle {
   callId: string;
   job: { id: string; teamId: string };
   /** The team's settings as the call was admitted with them. */
-  team: Pick<Team, 'budgetMode' | 'creditsPerDollar' | 'tokensPerCredit'>;
+  team: TeamRates;
   /** The catalog entry that answered (its prices). */
-  model: Pick<Model, 'inputPricePerMtok' | 'outputPricePerMtok'>;
+  model: TokenPrices;
   status: CallStatus;
   usage: TokenUsage;
   /** The job ends with this call. */
@@ -24,7 +24,10 @@ export interface CallToSettle {
   errorMessage: string | null;
 }
 
-/** The credits this call is charged: nothing for an upstream failure, nor in job_based mode. */
+/**
+ * The credits this call is charged: nothing for an upstream failure, nor in job_based mode; else
+ * what `callCost` (billing/pricing.ts) tells the client, both being `callCredits`.
+ */
 export const creditsFor = (call: Pick<CallToSettle, 'team' | 'model' | 'status' | 'usage'>) =>
   call.status === 'error' ? 0 : callCredits(call.team, call.model, call.usage);
 

@@ -2,6 +2,8 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
+import type { PriceOf } from '../core/completion';
+import { callCost } from '../billing/pricing';
 import { collect, startPump } from '../streaming/pump/start';
 import type { ClientFraming, PumpOptions, PumpOutcome } from '../streaming/pump/types';
 import { CHAT_FRAMING } from '../dialects/openai-chat/dialect';
@@ -20,6 +22,15 @@ const upstreamOf = (call: OpenCall) => ({
   decoder: call.upstream.provider.decoder,
   model: call.upstream.target.upstreamModel,
 });
+
+/**
+ * Prices a usage of this call as its books will: the catalog entry that answered (after any
+ * fallback), the team's rates as admitted.
+ */
+export const priceOf =
+  (call: Pick<OpenCall, 'admitted' | 'upstream'>): PriceOf =>
+  (usage) =>
+    callCost(call.upstream.model, call.admitted.team, usage);
 
 /** The pump's settings for this call: its upstream, how its bytes reach the client, its timers. */
 function pumpOptions(call: OpenCall, config: Config, mode: PumpOptions['mode'], client: ClientFraming): PumpOptions {
@@ -70,5 +81,5 @@ export async function collectCall(deps: CallDeps, admission: AdmissionRequest, o
     const e = outcome.error!;
     throw new ApiError(502, 'upstream_error', e.code ?? 'upstream_error', e.message);
   }
-  return { admitted: call.admitted, outcome, usage, served: call.upstream.model };
+  return { admitted: call.admitted, outcome, usage, served: call.upstream.model, price: priceOf(call) };
 }

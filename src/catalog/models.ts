@@ -4,20 +4,33 @@
  */
 import { modelAllowed } from '../auth/rule';
 import { type Model, models } from '../db/schema';
-import { tableRows, updateRow } from '../db/rows';
-import { batch, first, namedSql, rows, run, write } from '../db/statement';
-import { badRequest, conflict, notFound } from '../errors';
+import { fromRow, tableRows, updateRow } from '../db/rows';
+import { type Statement, batch, first, namedSql, rows, run, write } from '../db/statement';
+import { badRequest, conflict, forbidden, notFound } from '../errors';
 
 const byAlias = namedSql('SELECT * FROM models WHERE alias = :alias');
 const all = namedSql('SELECT * FROM models ORDER BY alias');
 const forKey = namedSql(`SELECT m.* FROM models m, api_keys k JOIN teams t ON t.id = k.team_id
   WHERE k.key_hash = :keyHash AND m.enabled = 1 AND ${modelAllowed('k', 't', 'm.alias')} ORDER BY m.alias`);
+const forKeyAlias = namedSql(`SELECT m.*, ${modelAllowed('k', 't', 'm.alias')} AS allowed
+  FROM models m, api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = :keyHash AND m.alias = :alias`);
 const inList = namedSql('SELECT * FROM models WHERE alias IN (SELECT value FROM json_each(:aliases))');
 
 export const modelByAlias = (alias: string) => first(tableRows(models, byAlias, { alias }));
 export const allModels = () => tableRows(models, all);
 /** The enabled aliases the key with this hash may call (its team's and its own model lists). */
 export const modelsForKey = (keyHash: string) => tableRows(models, forKey, { keyHash });
+/** The alias's catalog row, and whether the key with this hash may call it (null: no such alias). */
+export const modelForKey = (keyHash: string, alias: string): Statement<{ model: Model; allowed: boolean } | null> => {
+  const s = rows<Record<string, unknown>>(forKeyAlias, { keyHash, alias });
+  return {
+    ...s,
+    read: (result) => {
+      const raw = s.read(result)[0];
+      return raw ? { model: fromRow(models, raw), allowed: raw.allowed === 1 } : null;
+    },
+  };
+};
 /** The catalog rows of these aliases (in no particular order). */
 export const modelsIn = (aliases: string[]) => tableRows(models, inList, { aliases: JSON.stringify(aliases) });
 
@@ -26,6 +39,10 @@ export function requireModel(model: Model | null | undefined, alias: string): Mo
   if (!model || !model.enabled) throw notFound('model', alias, 'model_not_found');
   return model;
 }
+
+/** 403 for an alias the key or its team may not call (auth/rule.ts `modelAllowed`). */
+export const modelNotAllowed = (alias: string) =>
+  forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
 
 /** The catalog entry, enabled or not; 404 for an unknown alias. */
 export async function requireEntry(d1: D1Database, alias: string): Promise<Model> {
@@ -44,8 +61,9 @@ const FALLBACKS_EXIST = `(SELECT count(*) FROM models WHERE alias IN (SELECT val
   = json_array_length(:fallbacks)`;
 
 const insert = namedSql(`INSERT INTO models (alias, provider, upstream_model, base_url, input_price_per_mtok,
-    output_price_per_mtok, fallbacks, enabled, created_at)
-  SELECT :alias, :provider, :upstreamModel, :baseUrl, :inputPrice, :outputPrice, :fallbacksOrNull, :enabled, :now
+    output_price_per_mtok, cached_input_price_per_mtok, cache_write_price_per_mtok, fallbacks, enabled, created_at)
+  SELECT :alias, :provider, :upstreamModel, :baseUrl, :inputPrice, :outputPrice, :cachedInputPrice, :cacheWritePrice,
+    :fallbacksOrNull, :enabled, :now
   WHERE ${FALLBACKS_EXIST}
   ON CONFLICT (alias) DO NOTHING`);
 
@@ -56,6 +74,10 @@ export interface NewModel {
   baseUrl: string | null;
   inputPricePerMtok: number;
   outputPricePerMtok: number;
+  /** Null: cache reads cost the input price. */
+  cachedInputPricePerMtok: number | null;
+  /** Null: cache writes cost the input price. */
+  cacheWritePricePerMtok: number | null;
   fallbacks: string[] | null;
   enabled: boolean;
 }
@@ -75,6 +97,8 @@ export async function createModel(d1: D1Database, m: NewModel, now: number): Pro
       baseUrl: m.baseUrl,
       inputPrice: m.inputPricePerMtok,
       outputPrice: m.outputPricePerMtok,
+      cachedInputPrice: m.cachedInputPricePerMtok,
+      cacheWritePrice: m.cacheWritePricePerMtok,
       fallbacks,
       fallbacksOrNull: m.fallbacks ? fallbacks : null,
       enabled: m.enabled ? 1 : 0,

@@ -3,9 +3,10 @@
  * with helpers that consume the rest. Leaving the loop early (or aborting) closes the request,
  * so the gateway sees the disconnect and settles the call.
  */
-import { APIConnectionError, StreamError } from './errors.js';
-import { abortError, type Sent } from './http.js';
+import { StreamError } from './errors.js';
+import type { Sent } from './http.js';
 import { createSSEDecoder, type ServerSentEvent } from './sse.js';
+import { type BodyFormat, readBody } from './stream-body.js';
 import type { ChatCompletionChunk, ErrorBody, FinishReason, TokenUsage, ToolCall, ToolCallDelta } from './types.js';
 
 /**
@@ -138,53 +139,18 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
   }
 
   async *#read(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const { response, signal } = this.#sent;
-    const requestId = this.requestId;
-    if (!response.body) throw new StreamError('The response has no body', { code: 'empty_stream', requestId });
-    const reader = response.body.getReader();
-    // Some fetch implementations do not end a body when its request's signal fires; cancelling
-    // the reader ends a pending read everywhere.
-    const onAbort = () => void reader.cancel().catch(() => {});
-    signal.addEventListener('abort', onAbort, { once: true });
     const decoder = createSSEDecoder();
-    let ended = false;
-    try {
-      for (;;) {
-        let read: ReadableStreamReadResult<Uint8Array>;
-        try {
-          read = await reader.read();
-        } catch (err) {
-          if (signal.aborted) throw abortError(signal);
-          throw new APIConnectionError(`The stream broke off: ${(err as Error)?.message ?? String(err)}`, {
-            cause: err,
-            requestId,
-          });
-        }
-        if (signal.aborted) throw abortError(signal);
-        for (const ev of read.done ? decoder.end() : decoder.decode(read.value)) {
-          const chunk = chunkFromEvent(ev, requestId);
-          if (chunk === null) {
-            ended = true;
-            return;
-          }
-          this.#take(chunk);
-          yield chunk;
-        }
-        if (read.done) {
-          ended = true;
-          throw new StreamError('The stream ended before [DONE]', { code: 'stream_truncated', requestId });
-        }
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      this.#sent.release();
-      // Left early (break, an error event, abort): close the request so the gateway stops too.
-      if (!ended) {
-        this.#sent.abort();
-        await reader.cancel().catch(() => {});
-      } else {
-        reader.releaseLock();
-      }
+    const format: BodyFormat<ServerSentEvent, ChatCompletionChunk> = {
+      decode: (bytes) => decoder.decode(bytes),
+      end: () => decoder.end(),
+      parse: (ev) => {
+        const chunk = chunkFromEvent(ev, this.requestId);
+        return chunk === null ? { last: true } : { item: chunk, last: false };
+      },
+    };
+    for await (const chunk of readBody(this.#sent, this.requestId, format, 'before [DONE]')) {
+      this.#take(chunk);
+      yield chunk;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { ChatStream } from './chat-stream.js';
 import { APIConnectionError, SluiceError } from './errors.js';
 import { abortError, type FetchLike, type RequestPolicy, send } from './http.js';
+import { NdjsonStream } from './ndjson-stream.js';
 import type {
   CallDetail,
   ChatParams,
@@ -75,6 +76,28 @@ export type CreateAndCallOptions = CallOptions & {
   userId?: string;
   metadata?: Record<string, unknown>;
 };
+
+/**
+ * How a streamed call's answer arrives: `sse` (the default), OpenAI `chat.completion.chunk`s in
+ * a `ChatStream`; `ndjson`, Sluice's own events (`metadata`, `token`, `chunk`, `done`) in an
+ * `NdjsonStream`.
+ *
+ * @example
+ * const stream = await client.chatStream(jobId, { messages, format: 'ndjson' satisfies StreamFormat });
+ */
+export type StreamFormat = 'sse' | 'ndjson';
+
+/**
+ * The format option of the streaming calls.
+ *
+ * @example
+ * const opts: CallOptions & StreamOptions<'ndjson'> = { messages, format: 'ndjson' };
+ */
+export interface StreamOptions<F extends StreamFormat = StreamFormat> {
+  format?: F;
+}
+
+const ACCEPT: Record<StreamFormat, string> = { sse: 'text/event-stream', ndjson: 'application/x-ndjson' };
 
 const DEFAULTS = {
   timeoutMs: 60_000,
@@ -161,11 +184,19 @@ export class SluiceClient {
    * Streams one LLM call inside a job. Resolves once the response headers arrive (errors such as
    * 402 or 404 throw here); the chunks then arrive through the returned `ChatStream`.
    *
+   * With `format: 'ndjson'`, they arrive as Sluice's own events through an `NdjsonStream`.
+   *
    * @example
    * const stream = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Write a haiku' }], temperature: 0.7 });
    * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+   * @example
+   * const events = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Hi' }], format: 'ndjson' });
+   * for await (const event of events) if (event.type === 'token') process.stdout.write(event.data);
    */
-  chatStream(jobId: string, options: CallOptions): Promise<ChatStream> {
+  chatStream(jobId: string, options: CallOptions & StreamOptions<'sse'>): Promise<ChatStream>;
+  chatStream(jobId: string, options: CallOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
+  chatStream(jobId: string, options: CallOptions & StreamOptions): Promise<ChatStream | NdjsonStream>;
+  chatStream(jobId: string, options: CallOptions & StreamOptions): Promise<ChatStream | NdjsonStream> {
     return this.#stream(`/api/jobs/${seg(jobId)}/llm-call-stream`, chatBody(options), options);
   }
 
@@ -203,8 +234,14 @@ export class SluiceClient {
    * @example
    * const stream = await client.createAndCallStream({ jobType: 'chat', messages: [{ role: 'user', content: 'Hello' }] });
    * console.log(stream.jobId, await stream.text());
+   * @example
+   * const events = await client.createAndCallStream({ jobType: 'chat', messages, format: 'ndjson' });
+   * console.log(await events.text(), await events.finalUsage());
    */
-  createAndCallStream(options: CreateAndCallOptions): Promise<ChatStream> {
+  createAndCallStream(options: CreateAndCallOptions & StreamOptions<'sse'>): Promise<ChatStream>;
+  createAndCallStream(options: CreateAndCallOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
+  createAndCallStream(options: CreateAndCallOptions & StreamOptions): Promise<ChatStream | NdjsonStream>;
+  createAndCallStream(options: CreateAndCallOptions & StreamOptions): Promise<ChatStream | NdjsonStream> {
     return this.#stream('/api/jobs/create-and-call-stream', this.#newJobBody(options), options);
   }
 
@@ -354,8 +391,14 @@ export class SluiceClient {
     }
   }
 
-  async #stream(path: string, body: unknown, options: RequestOptions): Promise<ChatStream> {
-    return new ChatStream(await this.#send('POST', path, body, 'text/event-stream', options));
+  async #stream(
+    path: string,
+    body: unknown,
+    options: RequestOptions & StreamOptions,
+  ): Promise<ChatStream | NdjsonStream> {
+    const format = options.format ?? 'sse';
+    const sent = await this.#send('POST', path, body, ACCEPT[format], options);
+    return format === 'ndjson' ? new NdjsonStream(sent) : new ChatStream(sent);
   }
 }
 

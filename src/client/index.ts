@@ -8,8 +8,17 @@
  * console.log(await stream.text());
  */
 export { SluiceClient } from './client.js';
-export type { CallOptions, CreateAndCallOptions, RequestOptions, SluiceClientOptions } from './client.js';
+export type {
+  CallOptions,
+  CreateAndCallOptions,
+  RequestOptions,
+  SluiceClientOptions,
+  StreamFormat,
+  StreamOptions,
+} from './client.js';
 export { ChatStream, addToolCallDeltas, chunkFromEvent } from './chat-stream.js';
+export { NdjsonStream, addToolCallChunk, eventFromLine } from './ndjson-stream.js';
+export { createNDJSONDecoder } from './ndjson.js';
 export {
   APIConnectionError,
   APITimeoutError,

@@ -446,3 +446,52 @@ export interface ModelList {
 export interface ErrorBody {
   error: { message: string; type: string; code: string | null; param: string | null };
 }
+
+/**
+ * Token counts of one streamed call, as the NDJSON `done` line reports them; `cost_usd` and
+ * `credits` only where the gateway priced the call as it streamed.
+ *
+ * @example
+ * const usage: NdjsonUsage = { prompt_tokens: 11, completion_tokens: 3, cached_tokens: 0, reasoning_tokens: 0, total_tokens: 14 };
+ */
+export interface NdjsonUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** Of `prompt_tokens`, read from the provider's prompt cache. */
+  cached_tokens: number;
+  /** Of `completion_tokens`, the model's reasoning. */
+  reasoning_tokens: number;
+  total_tokens: number;
+  cost_usd?: number;
+  credits?: number;
+}
+
+/**
+ * A part of a streamed answer that is not its text: reasoning, or a piece of a tool call
+ * (`tool_args` fragments of one `index`, concatenated, are its JSON arguments).
+ *
+ * @example
+ * const piece: NdjsonChunk = { tool_args: { index: 0, args: '{"city":' } };
+ */
+export type NdjsonChunk =
+  | { reasoning: string }
+  | { tool_call: { index: number; id: string; name: string } }
+  | { tool_args: { index: number; args: string } };
+
+/**
+ * One line of an NDJSON stream (`format: 'ndjson'`): `metadata` first, then `token` and `chunk`
+ * events, then `done`; or, on failure, `error` last (the client throws it as a `StreamError`).
+ *
+ * @example
+ * for await (const event of stream) if (event.type === 'token') process.stdout.write(event.data);
+ */
+export type NdjsonEvent =
+  | {
+      type: 'metadata';
+      data: '';
+      metadata: { job_id: string; call_id: string; model: string; upstream_model: string };
+    }
+  | { type: 'token'; data: string; metadata: Record<string, never> }
+  | { type: 'chunk'; data: NdjsonChunk; metadata: Record<string, never> }
+  | { type: 'done'; data: ''; metadata: { finish_reason: FinishReason | null; usage: NdjsonUsage | null } }
+  | { type: 'error'; data: string; metadata: { type: string; code: string | null } };

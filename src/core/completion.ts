@@ -26,6 +26,18 @@ export interface TokenUsage {
 
 export const NO_USAGE: Readonly<TokenUsage> = { input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 };
 
+/** What a call costs: list-price USD, and the credits settlement charges for it. */
+export interface CallCost {
+  costUsd: number;
+  credits: number;
+}
+
+/**
+ * Prices a usage at the call's prices and its team's rates, for the final usage a client is
+ * told; the books charge the same through the same arithmetic (billing/pricing.ts `callCost`).
+ */
+export type PriceOf = (usage: TokenUsage) => CallCost;
+
 /** A usage with only its totals known. */
 export const usageOf = (input: number, output: number): TokenUsage => ({ ...NO_USAGE, input, output });
 

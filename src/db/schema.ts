@@ -84,6 +84,10 @@ export const models = sqliteTable('models', {
   baseUrl: text('base_url'),
   inputPricePerMtok: real('input_price_per_mtok').notNull().default(0),
   outputPricePerMtok: real('output_price_per_mtok').notNull().default(0),
+  /** Prompt tokens read from the provider's cache; null: they cost the input price. */
+  cachedInputPricePerMtok: real('cached_input_price_per_mtok'),
+  /** Prompt tokens written to the provider's cache; null: they cost the input price. */
+  cacheWritePricePerMtok: real('cache_write_price_per_mtok'),
   /** Ordered aliases tried when this one fails before its first byte. */
   fallbacks: text('fallbacks', { mode: 'json' }).$type<string[]>(),
   enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
@@ -142,6 +146,12 @@ export const llmCalls = sqliteTable(
     finishReason: text('finish_reason'),
     promptTokens: integer('prompt_tokens').notNull().default(0),
     completionTokens: integer('completion_tokens').notNull().default(0),
+    /** Of `prompt_tokens`, read from the provider's cache (priced apart). */
+    cachedInputTokens: integer('cached_input_tokens').notNull().default(0),
+    /** Of `prompt_tokens`, written to the provider's cache (priced apart). */
+    cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
+    /** Of `completion_tokens`, the model's reasoning. */
+    reasoningTokens: integer('reasoning_tokens').notNull().default(0),
     usageSource: text('usage_source', { enum: ['provider', 'estimated'] })
       .notNull()
       .default('provider'),

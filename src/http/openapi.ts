@@ -1,5 +1,6 @@
 /** Building blocks for the routes' OpenAPI declarations (`createRoute`). */
 import { z } from '@hono/zod-openapi';
+import { NDJSON_FORMAT } from '../dialects/ndjson/events';
 import { ErrorResponse } from '../schemas/errors';
 
 /** A required JSON request body. */
@@ -48,6 +49,20 @@ export const sseResponse = (description: string) => ({
   content: {
     'text/event-stream': {
       schema: z.string().openapi({ description: 'OpenAI chat.completion.chunk events, then [DONE]' }),
+    },
+  },
+  description,
+});
+
+/**
+ * A job call's stream: OpenAI chunks as SSE by default, Sluice's own NDJSON events when the
+ * request's Accept names `application/x-ndjson`.
+ */
+export const jobStreamResponse = (description: string) => ({
+  content: {
+    ...sseResponse(description).content,
+    'application/x-ndjson': {
+      schema: z.string().openapi({ description: NDJSON_FORMAT }),
     },
   },
   description,

@@ -262,6 +262,15 @@ export const ModelAliasParam = z.object({
 });
 
 const Price = z.number().min(0).max(1_000_000).openapi({ description: 'USD per 1M tokens' });
+const cachePrice = (tokens: string) =>
+  z
+    .number()
+    .min(0)
+    .max(1_000_000)
+    .nullable()
+    .openapi({ description: `USD per 1M prompt tokens ${tokens}; null charges them the input price` });
+const CachedInputPrice = cachePrice("read from the provider's prompt cache");
+const CacheWritePrice = cachePrice("written to the provider's prompt cache");
 
 const ModelSettingsShape = {
   provider: z.enum(PROVIDER_NAMES),
@@ -273,6 +282,8 @@ const ModelSettingsShape = {
     .openapi({ description: "Overrides the provider's base URL (http or https); null uses the provider's" }),
   input_price_per_mtok: Price,
   output_price_per_mtok: Price,
+  cached_input_price_per_mtok: CachedInputPrice,
+  cache_write_price_per_mtok: CacheWritePrice,
   fallbacks: z
     .array(ModelAlias)
     .max(10)
@@ -290,6 +301,8 @@ export const CreateModelBody = z
     base_url: ModelSettingsShape.base_url.optional(),
     input_price_per_mtok: Price.default(0),
     output_price_per_mtok: Price.default(0),
+    cached_input_price_per_mtok: CachedInputPrice.default(null),
+    cache_write_price_per_mtok: CacheWritePrice.default(null),
     fallbacks: ModelSettingsShape.fallbacks.optional(),
     enabled: z.boolean().default(true),
   })
@@ -305,6 +318,8 @@ export const ModelResponse = z
     base_url: z.string().nullable(),
     input_price_per_mtok: z.number(),
     output_price_per_mtok: z.number(),
+    cached_input_price_per_mtok: z.number().nullable(),
+    cache_write_price_per_mtok: z.number().nullable(),
     fallbacks: z.array(z.string()),
     enabled: z.boolean(),
     created_at: iso,

@@ -93,8 +93,14 @@ export const CallSummary = z
     status: z.string(),
     prompt_tokens: z.number().int(),
     completion_tokens: z.number().int(),
+    cached_tokens: z.number().int().openapi({ description: "Of prompt_tokens, read from the provider's prompt cache" }),
+    cache_write_tokens: z
+      .number()
+      .int()
+      .openapi({ description: "Of prompt_tokens, written to the provider's prompt cache" }),
+    reasoning_tokens: z.number().int().openapi({ description: "Of completion_tokens, the model's reasoning" }),
     usage_source: z.string(),
-    cost_usd: z.number(),
+    cost_usd: z.number().openapi({ description: 'At the catalog list prices, each token class at its own' }),
     ttft_ms: z.number().nullable(),
     latency_ms: z.number(),
     finish_reason: z.string().nullable(),

@@ -99,6 +99,48 @@ describe('SluiceClient against the gateway', () => {
     expect((err as StreamError).message).toContain('Model overloaded');
   });
 
+  it('format ndjson: typed events from the gateway, tool calls assembled, an in-band error a StreamError', async () => {
+    const { teamId, key } = await setupTeam(10);
+    const client = clientFor(key, teamId);
+    const jobId = await client.createJob('chat');
+    const stream = await client.chatStream(jobId, { messages: user('Hello events'), max_tokens: 3, format: 'ndjson' });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types).toEqual(['metadata', 'token', 'token', 'token', 'done']);
+    expect(stream.metadata).toEqual({ job_id: jobId, call_id: stream.callId, model: 'mock', upstream_model: 'mock-1' });
+    expect(await stream.text()).toBe("Hello from Sluice's");
+    expect(stream.finishReason).toBe('length');
+    expect(await stream.finalUsage()).toMatchObject({ completion_tokens: 3 });
+    expect((await client.completeJob(jobId, 'completed')).costs).toMatchObject({ credits_charged: 1 });
+
+    const tools = await fakeModel('tools');
+    const called = await client.createAndCallStream({
+      jobType: 'x',
+      model: tools,
+      messages: user('w'),
+      format: 'ndjson',
+    });
+    expect(await called.toolCalls()).toEqual([
+      {
+        id: 'call_abc',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city": "Paris", "unit": "c"}' },
+      },
+    ]);
+    expect(called.finishReason).toBe('tool_calls');
+
+    const broken = await fakeModel('error-event');
+    const failing = await client.createAndCallStream({
+      jobType: 'x',
+      model: broken,
+      messages: user('x'),
+      format: 'ndjson',
+    });
+    const err = await failing.text().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StreamError);
+    expect(err).toMatchObject({ message: 'Model overloaded', code: 'overloaded', type: 'upstream_error' });
+  });
+
   it('the gateway’s errors arrive as their classes, with code, param and request id', async () => {
     const { teamId, key } = await setupTeam(1);
     const client = clientFor(key, teamId, { maxRetries: 0 });

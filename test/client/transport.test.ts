@@ -2,7 +2,7 @@
  * The client's retry, timeout, abort and stream rules, against a fake `fetch` that plays each
  * situation exactly (no gateway involved).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   APIConnectionError,
   APITimeoutError,
@@ -10,9 +10,12 @@ import {
   AuthenticationError,
   BadRequestError,
   type ChatCompletionChunk,
+  ChatStream,
   ConflictError,
   InsufficientCreditsError,
   InternalServerError,
+  type NdjsonEvent,
+  NdjsonStream,
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
@@ -423,6 +426,144 @@ describe('streams', () => {
       purpose: 'test',
     });
     expect(new Headers(f.calls[0]!.init.headers).get('accept')).toBe('text/event-stream');
+  });
+});
+
+describe('NDJSON streams (format: ndjson)', () => {
+  const line = (event: NdjsonEvent) => `${JSON.stringify(event)}\n`;
+  const metadata: NdjsonEvent = {
+    type: 'metadata',
+    data: '',
+    metadata: { job_id: 'job_1', call_id: 'call_1', model: 'm', upstream_model: 'u' },
+  };
+  const token = (data: string): NdjsonEvent => ({ type: 'token', data, metadata: {} });
+  const done: NdjsonEvent = {
+    type: 'done',
+    data: '',
+    metadata: {
+      finish_reason: 'tool_calls',
+      usage: { prompt_tokens: 3, completion_tokens: 4, cached_tokens: 1, reasoning_tokens: 2, total_tokens: 7 },
+    },
+  };
+
+  it('asks for NDJSON, yields the typed events (keep-alives skipped), and the helpers total them', async () => {
+    const { step } = sse((c, write) => {
+      write('\n\n');
+      write(line(metadata));
+      write(line(token('Hel')) + '\n');
+      write(line(token('lo')));
+      write(line({ type: 'chunk', data: { reasoning: 'hmm' }, metadata: {} }));
+      write(line({ type: 'chunk', data: { tool_call: { index: 0, id: 'call_1', name: 'f' } }, metadata: {} }));
+      write(line({ type: 'chunk', data: { tool_args: { index: 0, args: '{"a"' } }, metadata: {} }));
+      write(line({ type: 'chunk', data: { tool_args: { index: 0, args: ':1}' } }, metadata: {} }));
+      write(line(done));
+      c.close();
+    });
+    const f = fakeFetch(step);
+    const stream = await client(f.fetch).chatStream('job_1', { messages, format: 'ndjson' });
+    expectTypeOf(stream).toEqualTypeOf<NdjsonStream>();
+    expect(stream).toBeInstanceOf(NdjsonStream);
+    expect(new Headers(f.calls[0]!.init.headers).get('accept')).toBe('application/x-ndjson');
+    expect(JSON.parse(String(f.calls[0]!.init.body))).toEqual({ messages });
+    expect(stream.jobId).toBe('job_1');
+    expect(stream.requestId).toBe('req_1');
+
+    const events: NdjsonEvent[] = [];
+    for await (const e of stream) events.push(e);
+    expect(events.map((e) => e.type)).toEqual([
+      'metadata',
+      'token',
+      'token',
+      'chunk',
+      'chunk',
+      'chunk',
+      'chunk',
+      'done',
+    ]);
+    expect(events[0]).toEqual(metadata);
+    expect(stream.metadata).toEqual(metadata.metadata);
+    expect(await stream.text()).toBe('Hello');
+    expect(await stream.finalUsage()).toEqual(done.metadata.usage);
+    expect(await stream.toolCalls()).toEqual([
+      { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+    ]);
+    expect(stream.finishReason).toBe('tool_calls');
+  });
+
+  it('without a format, or with sse, the stream is still a ChatStream', async () => {
+    const f = fakeFetch(sse((c, write) => (write('data: [DONE]\n\n'), c.close())).step);
+    const plain = await client(f.fetch).createAndCallStream({ jobType: 'x', messages });
+    expectTypeOf(plain).toEqualTypeOf<ChatStream>();
+    expect(plain).toBeInstanceOf(ChatStream);
+    const explicit = await client(f.fetch).chatStream('job_1', { messages, format: 'sse' });
+    expect(explicit).toBeInstanceOf(ChatStream);
+    expect(f.calls.map((c) => new Headers(c.init.headers).get('accept'))).toEqual([
+      'text/event-stream',
+      'text/event-stream',
+    ]);
+  });
+
+  it('createAndCallStream with format ndjson posts the new job and reads events', async () => {
+    const f = fakeFetch(sse((c, write) => (write(line(metadata) + line(token('x')) + line(done)), c.close())).step);
+    const stream = await client(f.fetch).createAndCallStream({ jobType: 'chat', messages, format: 'ndjson' });
+    expect(f.calls[0]!.url).toBe('http://sluice.test/api/jobs/create-and-call-stream');
+    expect(JSON.parse(String(f.calls[0]!.init.body))).toEqual({ team_id: 'acme', job_type: 'chat', messages });
+    expect(await stream.text()).toBe('x');
+  });
+
+  it('an error line is raised as a StreamError after the events before it', async () => {
+    const { step } = sse((c, write) => {
+      write(line(metadata) + line(token('partial')));
+      write(
+        line({
+          type: 'error',
+          data: 'Upstream timed out',
+          metadata: { type: 'upstream_error', code: 'upstream_timeout' },
+        }),
+      );
+      c.close();
+    });
+    const stream = await client(fakeFetch(step).fetch).chatStream('job_1', { messages, format: 'ndjson' });
+    const got: string[] = [];
+    const err = await (async () => {
+      for await (const e of stream) got.push(e.type);
+    })().catch((e: unknown) => e);
+    expect(got).toEqual(['metadata', 'token']);
+    expect(err).toBeInstanceOf(StreamError);
+    expect(err).toMatchObject({ message: 'Upstream timed out', code: 'upstream_timeout', type: 'upstream_error' });
+  });
+
+  it('a stream that ends without done is an error, not a silent truncation', async () => {
+    const { step } = sse((c, write) => (write(line(metadata) + line(token('cut'))), c.close()));
+    const stream = await client(fakeFetch(step).fetch).chatStream('job_1', { messages, format: 'ndjson' });
+    await expect(stream.text()).rejects.toMatchObject({ name: 'StreamError', code: 'stream_truncated' });
+  });
+
+  it('stops at done even if more bytes follow, and leaves the request alone', async () => {
+    const { step, state } = sse((_c, write) =>
+      write(line(metadata) + line(token('a')) + line(done) + line(token('b'))),
+    );
+    const stream = await client(fakeFetch(step).fetch).chatStream('job_1', { messages, format: 'ndjson' });
+    const types: string[] = [];
+    for await (const e of stream) types.push(e.type);
+    expect(types).toEqual(['metadata', 'token', 'done']);
+    expect(await stream.text()).toBe('a');
+    expect(state.cancelled).toBe(false);
+    expect(state.signal!.aborted).toBe(false);
+  });
+
+  it('break leaves the loop and aborts the request', async () => {
+    const { step, state } = sse(async (_c, write) => {
+      write(line(metadata));
+      for (let i = 0; i < 100; i++) {
+        write(line(token(`t${i}`)));
+        await sleep(5);
+      }
+    });
+    const stream = await client(fakeFetch(step).fetch).chatStream('job_1', { messages, format: 'ndjson' });
+    for await (const e of stream) if (e.type === 'token' && e.data === 't1') break;
+    expect(state.cancelled).toBe(true);
+    expect(state.signal!.aborted).toBe(true);
   });
 });
 

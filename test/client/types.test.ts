@@ -19,6 +19,7 @@ import type { ErrorResponse } from '../../src/schemas/errors';
 import type { ModelList } from '../../src/schemas/openai';
 import type { JobCostsResponse, JobPage, ReportsResponse, UsageResponse } from '../../src/schemas/usage';
 import type { ChatCompletionChunk } from '../../src/dialects/openai-chat/chunk';
+import type { NdjsonEvent } from '../../src/dialects/ndjson/events';
 
 it('responses the gateway sends fit the client types', () => {
   expectTypeOf<z.infer<typeof CompleteJobResponse>>().toExtend<C.CompleteJobResult>();
@@ -34,6 +35,9 @@ it('responses the gateway sends fit the client types', () => {
   expectTypeOf<z.infer<typeof ReportsResponse>>().toExtend<C.Reports>();
   expectTypeOf<z.infer<typeof ModelList>>().toExtend<C.ModelList>();
   expectTypeOf<ChatCompletionChunk>().toExtend<C.ChatCompletionChunk>();
+  // Both ways: the client reads every line the gateway writes, and expects no line it never writes.
+  expectTypeOf<NdjsonEvent>().toExtend<C.NdjsonEvent>();
+  expectTypeOf<C.NdjsonEvent>().toExtend<NdjsonEvent>();
 });
 
 it('requests the client sends fit the gateway schemas', () => {

@@ -73,13 +73,23 @@ const chunk = (id: string, model: string, delta: object, finish_reason: string |
   model,
   choices: [{ index: 0, delta, finish_reason }],
 });
+/**
+ * The usage chunk Sluice writes, priced at the catalog row's 1 and 2 USD per 1M input and output
+ * tokens; the team is job_based, so the call itself is charged no credits (the job is).
+ */
 const usage = (id: string, model: string, prompt: number, completion: number) => ({
   id,
   object: 'chat.completion.chunk',
   created: expect.any(Number),
   model,
   choices: [],
-  usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+  usage: {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    cost_usd: (prompt + 2 * completion) / 1e6,
+    credits: 0,
+  },
 });
 
 describe('Anthropic through the worker', () => {

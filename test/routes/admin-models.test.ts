@@ -29,10 +29,49 @@ describe('model catalog', () => {
       upstream_model: 'gpt-4o',
       input_price_per_mtok: 2.5,
       output_price_per_mtok: 10,
+      cached_input_price_per_mtok: 1.25,
+      cache_write_price_per_mtok: null,
       fallbacks: [],
       enabled: true,
       base_url: null,
     });
+    expect(res.body.data.find((m: any) => m.alias === 'claude-sonnet-4')).toMatchObject({
+      input_price_per_mtok: 3,
+      cached_input_price_per_mtok: 0.3,
+      cache_write_price_per_mtok: 3.75,
+    });
+    expect(res.body.data.find((m: any) => m.alias === 'mock')).toMatchObject({
+      cached_input_price_per_mtok: null,
+      cache_write_price_per_mtok: null,
+    });
+  });
+
+  it('cache prices: null unless given, stored as given, and PATCHed back to null', async () => {
+    const plain = await adminJson('GET', `/admin/models/${await addModel({ input_price_per_mtok: 3 })}`);
+    expect(plain.body).toMatchObject({ cached_input_price_per_mtok: null, cache_write_price_per_mtok: null });
+
+    const alias = await addModel({
+      input_price_per_mtok: 3,
+      cached_input_price_per_mtok: 0.3,
+      cache_write_price_per_mtok: 3.75,
+    });
+    const row = () =>
+      env.DB.prepare(
+        'SELECT cached_input_price_per_mtok AS c, cache_write_price_per_mtok AS w FROM models WHERE alias = ?',
+      )
+        .bind(alias)
+        .first();
+    expect((await adminJson('GET', `/admin/models/${alias}`)).body).toMatchObject({
+      cached_input_price_per_mtok: 0.3,
+      cache_write_price_per_mtok: 3.75,
+    });
+    expect(await row()).toEqual({ c: 0.3, w: 3.75 });
+
+    // Absent keeps the value; null clears it (the input price applies again); 0 is a price.
+    const patched = await adminJson('PATCH', `/admin/models/${alias}`, { cached_input_price_per_mtok: 0 });
+    expect(patched.body).toMatchObject({ cached_input_price_per_mtok: 0, cache_write_price_per_mtok: 3.75 });
+    await adminJson('PATCH', `/admin/models/${alias}`, { cache_write_price_per_mtok: null });
+    expect(await row()).toEqual({ c: 0, w: null });
   });
 
   it('add an alias with a base URL, prices and fallbacks; it serves calls at once', async () => {
@@ -138,6 +177,8 @@ describe('model catalog', () => {
     ['base_url javascript:', { base_url: 'javascript:alert(1)' }, 'base_url'],
     ['negative price', { input_price_per_mtok: -1 }, 'input_price_per_mtok'],
     ['price not a number', { output_price_per_mtok: 'free' }, 'output_price_per_mtok'],
+    ['negative cached-input price', { cached_input_price_per_mtok: -0.1 }, 'cached_input_price_per_mtok'],
+    ['cache-write price not a number', { cache_write_price_per_mtok: 'dear' }, 'cache_write_price_per_mtok'],
     ['fallbacks not a list', { fallbacks: 'mock' }, 'fallbacks'],
     ['a repeated fallback', { fallbacks: ['mock', 'mock'] }, 'fallbacks'],
     ['an unknown fallback', { fallbacks: ['mock', 'no-such-alias'] }, 'fallbacks.1'],

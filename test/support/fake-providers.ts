@@ -5,10 +5,13 @@
  * Anthropic: `POST /v1/messages`, scenario by `body.model`. Gemini: `POST
  * /v1beta/models/<scenario>:streamGenerateContent?alt=sse`. Scenarios: `text` (also the
  * default), `tool`, `error` (an in-band error event), `status-429`, `status-500`; Gemini also
- * `max-tokens` (cut off by the output limit).
+ * `max-tokens` (cut off by the output limit); Anthropic also `cached` (cache reads and writes).
+ * Each provider's token count endpoint answers a fixed count (`COUNTED`), or a 500 for the
+ * `status-500` model.
  */
 import type { ServerResponse } from 'node:http';
 import {
+  anthropicCached,
   anthropicError,
   anthropicRateLimited,
   anthropicServerError,
@@ -57,7 +60,7 @@ function family(streams: Record<string, Wire>, rateLimited: object, serverError:
 }
 
 const anthropic = family(
-  { text: anthropicText, tool: anthropicTool, error: anthropicError },
+  { text: anthropicText, tool: anthropicTool, error: anthropicError, cached: anthropicCached },
   anthropicRateLimited,
   anthropicServerError,
 );
@@ -67,8 +70,18 @@ const gemini = family(
   geminiServerError,
 );
 
+/** Each provider's token count endpoint: a fixed count, or its 500 for the `status-500` model. */
+export const COUNTED = { anthropic: 4321, gemini: 1234 };
+
+function count(scenario: string, answer: object): Scenario {
+  return scenario === 'status-500' ? failWith(500, { error: { message: 'count failed' } }) : failWith(200, answer);
+}
+
 export function providerScenario(path: string, body: Record<string, unknown>): Scenario | null {
   if (path === '/v1/messages') return anthropic(String(body.model));
+  if (path === '/v1/messages/count_tokens') return count(String(body.model), { input_tokens: COUNTED.anthropic });
+  const counted = /\/models\/([^/:?]+):countTokens/.exec(path)?.[1];
+  if (counted !== undefined) return count(decodeURIComponent(counted), { totalTokens: COUNTED.gemini });
   const model = /\/models\/([^/:?]+):streamGenerateContent/.exec(path)?.[1];
   if (model !== undefined) return gemini(decodeURIComponent(model));
   return null;

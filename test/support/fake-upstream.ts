@@ -126,6 +126,22 @@ const scenarios: Record<string, Scenario> = {
     res.write(ev([], { usage: { prompt_tokens: 20, completion_tokens: 9, total_tokens: 29 } }));
     res.end('data: [DONE]\n\n');
   },
+  /** An answer whose usage details a cached prompt (1,536 of 2,000 tokens) and reasoning (256 of 300). */
+  async 'cached-reasoning'(_req, res, body) {
+    streamHead(res);
+    const ev = chunkEvents('chatcmpl-cached', String(body.model));
+    res.write(ev([{ index: 0, delta: { role: 'assistant', content: 'Thought it through.' }, finish_reason: null }]));
+    res.write(ev([{ index: 0, delta: {}, finish_reason: 'stop' }]));
+    const usage = {
+      prompt_tokens: 2000,
+      completion_tokens: 300,
+      total_tokens: 2300,
+      prompt_tokens_details: { cached_tokens: 1536, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 256, audio_tokens: 0 },
+    };
+    res.write(ev([], { usage }));
+    res.end('data: [DONE]\n\n');
+  },
   /** 30 tokens 100 ms apart; notes when the connection closes under it. */
   async slow(_req, res, body) {
     streamHead(res);
@@ -162,6 +178,17 @@ const scenarios: Record<string, Scenario> = {
     res.end(sse(answerEvents(String(body.model))));
   },
   /** A whole answer with [DONE], but the connection stays open another 500 ms. */
+  /** The whole answer, then the connection held open past the idle timeout (500 ms in tests) before it ends. */
+  async 'linger-long'(_req, res, body) {
+    streamHead(res);
+    res.write(
+      answerEvents(String(body.model))
+        .map((e) => `data: ${e}\n\n`)
+        .join(''),
+    );
+    await sleep(1200);
+    res.end();
+  },
   async linger(_req, res, body) {
     streamHead(res);
     res.write(

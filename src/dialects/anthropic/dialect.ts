@@ -2,16 +2,7 @@ import { SSE_HEADERS } from '../../streaming/sse/encode';
 import { transcoder } from '../../streaming/transcode';
 import type { ClientFraming } from '../../streaming/pump/types';
 import type { ClientDialect } from '../types';
-import { PING, anthropicEncoder, errorEvent } from './encode';
-
-export interface AnthropicStreamOptions {
-  /** The model the client asked for. */
-  model: string;
-  /** The message id when the upstream's is not one of Anthropic's (`msg_…`). */
-  fallbackId: string;
-  /** The prompt's estimated size, for `message_start`. */
-  inputTokens: number;
-}
+import { type AnthropicEncoderOptions, PING, anthropicEncoder, errorEvent } from './encode';
 
 const FRAMING: ClientFraming = { keepalive: PING, error: (error) => errorEvent(error) };
 
@@ -19,7 +10,7 @@ const FRAMING: ClientFraming = { keepalive: PING, error: (error) => errorEvent(e
  * Anthropic's Messages API as a client dialect: an Anthropic upstream's events are relayed as
  * they are; any other upstream's are written as Messages events. Keep-alives are `ping` events.
  */
-export const anthropicMessages: ClientDialect<AnthropicStreamOptions> = {
+export const anthropicMessages: ClientDialect<AnthropicEncoderOptions> = {
   headers: SSE_HEADERS,
   open(upstream, opts) {
     const mode =

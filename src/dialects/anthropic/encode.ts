@@ -1,5 +1,6 @@
-import type { Completion, FinishReason, StreamError, TokenUsage } from '../../core/completion';
+import type { Completion, FinishReason, PriceOf, StreamError, TokenUsage } from '../../core/completion';
 import type { Encoder } from '../../streaming/codec';
+import { costFields } from '../cost';
 
 const encoder = new TextEncoder();
 
@@ -49,6 +50,8 @@ export interface AnthropicEncoderOptions {
   fallbackId: string;
   /** The prompt's estimated size: `message_start` carries it, the final `message_delta` the count. */
   inputTokens: number;
+  /** Prices the final usage (`cost_usd`, `credits` in `message_delta`'s usage). */
+  cost?: PriceOf;
 }
 
 /**
@@ -153,7 +156,8 @@ export function anthropicEncoder(opts: AnthropicEncoderOptions): Encoder {
             out.push(
               sseEvent('message_delta', {
                 delta: { stop_reason: stopReason(reason, toolBlocks.size), stop_sequence: null },
-                usage: anthropicUsage(final),
+                // An estimate stands in for a usage the upstream did not report: it is not priced.
+                usage: { ...anthropicUsage(final), ...(usage ? costFields(usage, opts.cost) : {}) },
               }),
             );
             out.push(sseEvent('message_stop', {}));
@@ -171,7 +175,13 @@ export function anthropicEncoder(opts: AnthropicEncoderOptions): Encoder {
 }
 
 /** A whole answer as the Messages API's `message` object (non-streaming calls). */
-export function anthropicMessage(completion: Completion, usage: TokenUsage, model: string, fallbackId: string) {
+export function anthropicMessage(
+  completion: Completion,
+  usage: TokenUsage,
+  model: string,
+  fallbackId: string,
+  cost?: PriceOf,
+) {
   const content: object[] = [];
   if (completion.content) content.push({ type: 'text', text: completion.content });
   for (const call of completion.toolCalls) {
@@ -197,6 +207,6 @@ export function anthropicMessage(completion: Completion, usage: TokenUsage, mode
     content,
     stop_reason: stopReason(completion.finishReason, completion.toolCalls.length),
     stop_sequence: null,
-    usage: anthropicUsage(usage),
+    usage: { ...anthropicUsage(usage), ...costFields(usage, cost) },
   };
 }

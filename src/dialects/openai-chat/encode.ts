@@ -1,8 +1,9 @@
 import type { ChatCompletionChunk, ChunkChoice, ToolCallDelta } from './chunk';
-import type { TokenUsage } from '../../core/completion';
+import type { PriceOf, TokenUsage } from '../../core/completion';
 import type { StreamEvent } from '../../core/stream-events';
 import type { Encoder } from '../../streaming/codec';
 import { DONE, encodeData, encodeError } from '../../streaming/sse/encode';
+import { costFields } from '../cost';
 import { toChatUsage } from './usage';
 
 export interface ChatEncoderOptions {
@@ -12,6 +13,8 @@ export interface ChatEncoderOptions {
   created: number;
   /** Whether the client gets the final usage chunk (default true). */
   includeUsage?: boolean;
+  /** Prices the final usage (`cost_usd`, `credits` in it). */
+  cost?: PriceOf;
 }
 
 type Delta = ChunkChoice['delta'];
@@ -82,7 +85,8 @@ export function chatEncoder(opts: ChatEncoderOptions): Encoder {
       if (tools) delta.tool_calls = tools;
       if (started || text || tools || finish) out.push(chunk([{ index: 0, delta, finish_reason: finish }]));
       if (done) {
-        if (usage && includeUsage) out.push(chunk([], { usage: toChatUsage(usage) }));
+        if (usage && includeUsage)
+          out.push(chunk([], { usage: { ...toChatUsage(usage), ...costFields(usage, opts.cost) } }));
         out.push(DONE);
       }
       return out;

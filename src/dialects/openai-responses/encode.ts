@@ -6,15 +6,13 @@
  * validates each event it models and runs tools only after `response.completed`. So every event
  * carries `sequence_number`, and the terminal event carries the whole output.
  */
-import type { Completion, FinishReason, StreamError, TokenUsage } from '../../core/completion';
+import type { Completion, FinishReason, PriceOf, StreamError, TokenUsage } from '../../core/completion';
 import { concatBytes } from '../../lib/bytes';
 import type { Encoder } from '../../streaming/codec';
+import { costFields } from '../cost';
 import type { ResponsesRequest } from './request';
 
 const encoder = new TextEncoder();
-
-/** What the call cost, for the final usage (null when unknown). */
-export type CostOf = (usage: TokenUsage) => { costUsd: number; credits: number } | null;
 
 export interface ResponseIdentity {
   /** `resp_…`: the response's id. */
@@ -27,7 +25,8 @@ export interface ResponseIdentity {
   model: string;
   /** The request's settings a response object repeats. */
   echo: ResponseEcho;
-  cost?: CostOf;
+  /** Prices the final usage (`cost_usd`, `credits` in it). */
+  cost?: PriceOf;
 }
 
 /** The request settings every `response` object states (OpenAI's defaults where the client set none). */
@@ -89,15 +88,14 @@ const functionCallItem = (id: string, callId: string, name: string, args: string
 });
 
 /** Usage as the Responses API counts it, and what the call cost where that is known. */
-export function responsesUsage(u: TokenUsage, cost?: CostOf) {
-  const charged = cost?.(u);
+export function responsesUsage(u: TokenUsage, cost?: PriceOf) {
   return {
     input_tokens: u.input,
     input_tokens_details: { cached_tokens: u.cachedInput, cache_write_tokens: u.cacheWrite },
     output_tokens: u.output,
     output_tokens_details: { reasoning_tokens: u.reasoning },
     total_tokens: u.input + u.output,
-    ...(charged ? { cost_usd: charged.costUsd, credits: charged.credits } : {}),
+    ...costFields(u, cost),
   };
 }
 

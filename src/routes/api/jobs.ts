@@ -2,12 +2,14 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AdmissionRequest } from '../../calls/admission';
-import { collectCall, modelAlias, streamCall } from '../../calls/run';
+import type { OpenCall } from '../../calls/open';
+import { collectCall, modelAlias, priceOf, streamCall } from '../../calls/run';
 import type { TokenUsage } from '../../core/completion';
 import type { Model } from '../../db/schema';
+import { ndjsonEvents, prefersNdjson } from '../../dialects/ndjson/dialect';
 import { openAIChat } from '../../dialects/openai-chat/dialect';
 import { type AppEnv, callDeps } from '../../http/context';
-import { bearerAuth, callErrors, json, jsonBody, sseResponse, teamErrors } from '../../http/openapi';
+import { bearerAuth, callErrors, json, jsonBody, jobStreamResponse, teamErrors } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 import { completeJob, jobReport, openJob, readJob, requireJob } from '../../jobs/lifecycle';
 import { callOfJob, jobById } from '../../jobs/store';
@@ -36,8 +38,28 @@ export const jobsApi = createRouter();
 
 const tags = ['Jobs'];
 
-/** The job API streams OpenAI chunks, the usage chunk included. */
-const chatStream = { dialect: openAIChat, form: () => ({ includeUsage: true }) };
+/** What the NDJSON metadata line names (the job, the call and the alias asked for), and the call's prices. */
+const callInfo = (call: OpenCall) => ({
+  jobId: call.admitted.job.id,
+  callId: call.admitted.callId,
+  model: call.admitted.model.alias,
+  cost: priceOf(call),
+});
+
+/**
+ * A job call streamed in the form the request's Accept asks for: NDJSON events for
+ * `application/x-ndjson`, otherwise OpenAI chunks as SSE, the usage chunk included.
+ */
+function streamJobCall(c: Context<AppEnv>, admission: AdmissionRequest, finishesJob: boolean) {
+  const deps = callDeps(c);
+  if (prefersNdjson(c.req.header('accept')))
+    return streamCall(deps, admission, { finishesJob, dialect: ndjsonEvents, form: callInfo });
+  return streamCall(deps, admission, {
+    finishesJob,
+    dialect: openAIChat,
+    form: (call) => ({ includeUsage: true, cost: priceOf(call) }),
+  });
+}
 
 /** A call on a job created by the same request (create-and-call). */
 function withNewJob(c: Context<AppEnv>, body: z.infer<typeof CreateAndCallBody>): AdmissionRequest {
@@ -113,9 +135,9 @@ jobsApi.openapi(
     summary: 'Create a job, stream one call, complete the job',
     security: bearerAuth,
     request: { body: jsonBody(CreateAndCallBody) },
-    responses: { 200: sseResponse('The answer as SSE; `x-job-id` names the job'), ...callErrors },
+    responses: { 200: jobStreamResponse('The answer as a stream; `x-job-id` names the job'), ...callErrors },
   }),
-  async (c) => streamCall(callDeps(c), withNewJob(c, c.req.valid('json')), { finishesJob: true, ...chatStream }),
+  async (c) => streamJobCall(c, withNewJob(c, c.req.valid('json')), true),
 );
 
 jobsApi.openapi(
@@ -156,11 +178,11 @@ jobsApi.openapi(
     summary: 'Stream one LLM call inside a job',
     security: bearerAuth,
     request: { params: JobIdParam, body: jsonBody(CallBody) },
-    responses: { 200: sseResponse('The answer as SSE'), ...callErrors },
+    responses: { 200: jobStreamResponse('The answer as a stream'), ...callErrors },
   }),
   async (c) => {
     const { job_id } = c.req.valid('param');
-    return streamCall(callDeps(c), onJob(c, job_id, c.req.valid('json')), { finishesJob: false, ...chatStream });
+    return streamJobCall(c, onJob(c, job_id, c.req.valid('json')), false);
   },
 );
 

@@ -4,7 +4,8 @@
  * `create-and-call`.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { collectCall, streamCall } from '../../calls/run';
+import { collectCall, priceOf, streamCall } from '../../calls/run';
+import { costFields } from '../../dialects/cost';
 import { openAIChat } from '../../dialects/openai-chat/dialect';
 import { toChatUsage } from '../../dialects/openai-chat/usage';
 import { callDeps } from '../../http/context';
@@ -48,10 +49,12 @@ chatCompletions.openapi(
       return streamCall(callDeps(c), admission, {
         finishesJob: true,
         dialect: openAIChat,
-        form: () => ({ includeUsage: body.stream_options?.include_usage === true }),
+        form: (call) => ({ includeUsage: body.stream_options?.include_usage === true, cost: priceOf(call) }),
       });
 
-    const { admitted, outcome, served, usage } = await collectCall(callDeps(c), admission, { finishesJob: true });
+    const { admitted, outcome, served, usage, price } = await collectCall(callDeps(c), admission, {
+      finishesJob: true,
+    });
     const { completion } = outcome;
     c.header('x-job-id', admitted.job.id);
     c.header('x-call-id', admitted.callId);
@@ -74,7 +77,7 @@ chatCompletions.openapi(
             logprobs: null,
           },
         ],
-        usage: toChatUsage(usage),
+        usage: { ...toChatUsage(usage), ...costFields(usage, price) },
       },
       200,
     );

@@ -6,7 +6,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { earlierAnswers } from '../../calls/earlier-answers';
-import { collectCall, streamCall } from '../../calls/run';
+import { collectCall, priceOf, streamCall } from '../../calls/run';
 import { openAIResponses } from '../../dialects/openai-responses/dialect';
 import { type ResponseIdentity, callOfItem, echoOf, responseOf } from '../../dialects/openai-responses/encode';
 import {
@@ -92,12 +92,12 @@ responsesApi.openapi(
       return streamCall(callDeps(c), admission, {
         finishesJob: true,
         dialect: openAIResponses,
-        form: (call) => identity(call.admitted.callId),
+        form: (call) => ({ ...identity(call.admitted.callId), cost: priceOf(call) }),
       });
 
-    const { admitted, outcome, usage } = await collectCall(callDeps(c), admission, { finishesJob: true });
+    const { admitted, outcome, usage, price } = await collectCall(callDeps(c), admission, { finishesJob: true });
     c.header('x-job-id', admitted.job.id);
     c.header('x-call-id', admitted.callId);
-    return c.json(responseOf(identity(admitted.callId), outcome.completion, usage), 200);
+    return c.json(responseOf({ ...identity(admitted.callId), cost: price }, outcome.completion, usage), 200);
   },
 );
