@@ -15,11 +15,11 @@ import { keyRefusal, modelAllowed, refusalError, requireSameTeam, usableKey } fr
 import { AFFORDABLE_OUTPUT_SQL, AVAILABLE, CALL_OUTPUT_SQL, JOB_HOLD_SQL, callHoldSql } from '../billing/budget';
 import { admittedCallHoldsSql } from '../billing/ledger';
 import { roughPromptTokens } from '../billing/tokens';
-import { requireModel } from '../catalog/models';
+import { modelNotAllowed, requireModel } from '../catalog/models';
 import { fromRowJson, rowJson } from '../db/rows';
 import { type ApiKey, type Job, type Model, type Team, apiKeys, jobs, models, teams } from '../db/schema';
 import { batch, namedSql, rows, write } from '../db/statement';
-import { ApiError, conflict, forbidden, insufficientCredits } from '../errors';
+import { ApiError, conflict, insufficientCredits } from '../errors';
 import { newId } from '../lib/crypto';
 import { requireJob } from '../jobs/lifecycle';
 import type { NewJob } from '../jobs/store';
@@ -197,7 +197,7 @@ export async function admitCall(d1: D1Database, req: AdmissionRequest): Promise<
     job = existing;
   }
   const model = requireModel(fromRowJson(models, seen.model), alias);
-  if (seen.model_allowed !== 1) throw forbidden(`This key may not use model '${alias}'`, 'model_not_allowed');
+  if (seen.model_allowed !== 1) throw modelNotAllowed(alias);
   if (admitted) return { callId, key, team, model, job, windowStart: w, maxTokens: seen.output_tokens };
   // Refused: a second, read-only round trip finds out which rule said no.
   const [windows, inFlight, affordable] = await batch(d1, [

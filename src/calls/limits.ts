@@ -4,7 +4,7 @@
  * isolate sees the same counts, and they join the batches a call sends anyway.
  */
 import type { Caller } from '../auth/caller';
-import { type Principal, usableKey } from '../auth/rule';
+import { usableKey } from '../auth/rule';
 import { type Statement, namedSql, rows, write } from '../db/statement';
 import { ApiError } from '../errors';
 
@@ -56,19 +56,20 @@ export function rateLimited(what: string, now: number): ApiError {
 
 /**
  * A request that uses a key's request allowance without making a call (a token count): it is
- * counted in the key's and its team's windows, in one batch with the key's check, and refused
- * with 429 when either is past its requests per minute.
+ * counted in the key's and its team's windows, in one batch with the key's check and `read`
+ * (what the request needs to know), and refused with 429 when either is past its requests per
+ * minute. Resolves to what `read` read.
  */
-export async function countRequest(d1: D1Database, caller: Caller, now = Date.now()): Promise<Principal> {
+export async function countRequest<R>(d1: D1Database, caller: Caller, read: Statement<R>, now = Date.now()) {
   const values = { keyHash: caller.keyHash, w: windowStart(now), now };
-  const [principal, , over] = await caller.batch(
+  const [, , over, result] = await caller.batch(
     d1,
-    [write(COUNT_REQUEST, values), rows<{ over: string | null }>(requestsOver, values)],
+    [write(COUNT_REQUEST, values), rows<{ over: string | null }>(requestsOver, values), read],
     now,
   );
   const limit = over[0]?.over;
   if (limit) throw rateLimited(limit, now);
-  return principal;
+  return result;
 }
 
 /** The scope names a window is counted under. */

@@ -127,21 +127,47 @@ export const anthropic: Provider = {
   format: 'anthropic',
   decoder: anthropicDecoder,
   send(target: Target, params: ChatParams, config: Config, signal: AbortSignal, native?: NativeRequest) {
-    const access = config.providers.anthropic;
-    const base = baseUrlOf(target, access);
-    // A Messages request from an Anthropic client goes as it is (thinking, cache control and all),
-    // with its own API version and betas; only the model and the output limit are Sluice's.
-    const own = native?.format === 'anthropic' ? native : null;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      'anthropic-version': own?.headers['anthropic-version'] ?? API_VERSION,
-      ...(own?.headers['anthropic-beta'] ? { 'anthropic-beta': own.headers['anthropic-beta'] } : {}),
-    };
-    if (access.apiKey) headers['x-api-key'] = access.apiKey;
+    const { url, headers, own } = request(target, config, native, 'text/event-stream');
+    // A Messages request from an Anthropic client goes as it is (thinking, cache control and all);
+    // only the model and the output limit are Sluice's.
     const body = own
       ? { ...own.body, model: target.upstreamModel, max_tokens: params.max_tokens, stream: true }
       : anthropicRequestBody(target, params);
-    return fetch(`${base}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body), signal });
+    return fetch(`${url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body), signal });
+  },
+  async countTokens(target, params, config, signal, native) {
+    const { url, headers, own } = request(target, config, native, 'application/json');
+    let body: Record<string, unknown>;
+    if (own) body = { ...own.body, model: target.upstreamModel };
+    else {
+      const { model, system, messages, tools, tool_choice } = anthropicRequestBody(target, { ...params });
+      body = { model, system, messages, tools, tool_choice };
+    }
+    const res = await fetch(`${url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal,
+    });
+    const count = res.ok ? ((await res.json()) as { input_tokens?: unknown }).input_tokens : undefined;
+    if (typeof count !== 'number') throw new Error(`count_tokens answered ${res.status}`);
+    return count;
   },
 };
+
+/**
+ * Where an Anthropic request goes and its headers: an Anthropic client's own API version and
+ * betas when it sent the request in Anthropic's format (`own`), Sluice's otherwise.
+ */
+function request(target: Target, config: Config, native: NativeRequest | undefined, accept: string) {
+  const access = config.providers.anthropic;
+  const own = native?.format === 'anthropic' ? native : null;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept,
+    'anthropic-version': own?.headers['anthropic-version'] ?? API_VERSION,
+    ...(own?.headers['anthropic-beta'] ? { 'anthropic-beta': own.headers['anthropic-beta'] } : {}),
+  };
+  if (access.apiKey) headers['x-api-key'] = access.apiKey;
+  return { url: baseUrlOf(target, access), headers, own };
+}

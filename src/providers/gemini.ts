@@ -135,6 +135,14 @@ export function geminiRequestBody(params: ChatParams) {
   };
 }
 
+/** The model's URL (its methods follow a `:`) and the headers of a Gemini request. */
+function request(target: Target, config: Config, accept: string) {
+  const access = config.providers.gemini;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept };
+  if (access.apiKey) headers['x-goog-api-key'] = access.apiKey;
+  return { model: `${baseUrlOf(target, access)}/v1beta/models/${target.upstreamModel}`, headers };
+}
+
 /**
  * Google's Gemini API. The model's own `base_url` wins over `GEMINI_BASE_URL`; neither includes
  * the API version.
@@ -142,16 +150,26 @@ export function geminiRequestBody(params: ChatParams) {
 export const gemini: Provider = {
   name: 'gemini',
   send(target: Target, params: ChatParams, config: Config, signal: AbortSignal) {
-    const access = config.providers.gemini;
-    const base = baseUrlOf(target, access);
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    if (access.apiKey) headers['x-goog-api-key'] = access.apiKey;
-    return fetch(`${base}/v1beta/models/${target.upstreamModel}:streamGenerateContent?alt=sse`, {
+    const { model, headers } = request(target, config, 'text/event-stream');
+    return fetch(`${model}:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers,
       body: JSON.stringify(geminiRequestBody(params)),
       signal,
     });
+  },
+  async countTokens(target, params, config, signal) {
+    const { model, headers } = request(target, config, 'application/json');
+    const generateContentRequest = { model: `models/${target.upstreamModel}`, ...geminiRequestBody(params) };
+    const res = await fetch(`${model}:countTokens`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ generateContentRequest }),
+      signal,
+    });
+    const count = res.ok ? ((await res.json()) as { totalTokens?: unknown }).totalTokens : undefined;
+    if (typeof count !== 'number') throw new Error(`countTokens answered ${res.status}`);
+    return count;
   },
   format: 'gemini',
   decoder: geminiDecoder,

@@ -39,4 +39,15 @@ export interface Provider {
   ): Promise<Response>;
   /** A fresh reader of that format, one per stream. */
   decoder(): Decoder;
+  /**
+   * The prompt's input tokens as the provider counts them, where its API has a count endpoint
+   * (free, and exact for its own tokenizer). Rejects when the provider cannot answer.
+   */
+  countTokens?(
+    target: Target,
+    params: Pick<ChatParams, 'messages' | 'tools' | 'tool_choice'>,
+    config: Config,
+    signal: AbortSignal,
+    native?: NativeRequest,
+  ): Promise<number>;
 }

@@ -18,6 +18,7 @@ import {
   upstreamModel,
   upstreamRequests,
 } from '../support/api';
+import { COUNTED } from '../support/fake-providers';
 
 const client = (apiKey: string, opts: { headers?: Record<string, string> } = {}) =>
   new Anthropic({
@@ -259,22 +260,70 @@ describe('Anthropic clients, whatever the upstream', () => {
     expect(String((image as Error).message)).toContain('messages.0.content.0.type');
   });
 
-  it('count_tokens counts the prompt without calling a provider, and uses the key’s request allowance', async () => {
-    const { teamId, key } = await setupTeam(5);
+  it('count_tokens: an OpenAI model is counted by Sluice’s tokenizer, without calling the provider', async () => {
+    const { key } = await setupTeam(5);
     const marker = uniqueId('count');
-    const count = await client(key).messages.countTokens({
-      model: 'gpt-4o-mini',
-      system: 'You are terse.',
-      messages: [{ role: 'user', content: `How many tokens is this? ${marker}` }],
-      tools: [weather],
-    });
+    const { data: count, response } = await client(key)
+      .messages.countTokens({
+        model: 'gpt-4o-mini',
+        system: 'You are terse.',
+        messages: [{ role: 'user', content: `How many tokens is this? ${marker}` }],
+        tools: [weather],
+      })
+      .withResponse();
     expect(count.input_tokens).toBeGreaterThan(20);
     expect(count.input_tokens).toBeLessThan(200);
+    expect(response.headers.get('x-sluice-counted-by')).toBe('sluice');
     expect(await upstreamRequests(marker)).toEqual([]);
-    await setTeam(teamId, { rpm_limit: 1 });
-    await client(key).messages.countTokens({ model: 'mock', messages: [{ role: 'user', content: 'one' }] });
-    await expect(
-      client(key).messages.countTokens({ model: 'mock', messages: [{ role: 'user', content: 'two' }] }),
-    ).rejects.toBeInstanceOf(Anthropic.RateLimitError);
+  });
+
+  it('count_tokens: Anthropic and Gemini models are counted by the provider’s own count endpoint', async () => {
+    const { key } = await setupTeam(5);
+    const marker = uniqueId('count');
+    const messages = [{ role: 'user' as const, content: `Count me ${marker}` }];
+    const anthropic = await client(key, { headers: { 'anthropic-beta': 'token-counting-2024-11-01' } })
+      .messages.countTokens({ model: await upstreamModel('anthropic', 'text'), messages, system: 'Be brief.' })
+      .withResponse();
+    expect(anthropic.data.input_tokens).toBe(COUNTED.anthropic);
+    expect(anthropic.response.headers.get('x-sluice-counted-by')).toBe('provider');
+    const gemini = await client(key).messages.countTokens({ model: await upstreamModel('gemini', 'text'), messages });
+    expect(gemini.input_tokens).toBe(COUNTED.gemini);
+
+    const sent = await upstreamRequests(marker);
+    const toAnthropic = sent.find((r) => r.path === '/v1/messages/count_tokens');
+    // The client's own count request, with the upstream's model name and the client's betas.
+    expect(toAnthropic?.body).toEqual({ model: 'text', messages, system: 'Be brief.' });
+    expect(toAnthropic?.headers['anthropic-beta']).toBe('token-counting-2024-11-01');
+    const toGemini = sent.find((r) => r.path.endsWith(':countTokens'));
+    expect(toGemini?.path).toBe('/v1beta/models/text:countTokens');
+    expect(toGemini?.body).toMatchObject({
+      generateContentRequest: {
+        model: 'models/text',
+        contents: [{ role: 'user', parts: [{ text: messages[0]!.content }] }],
+      },
+    });
+  });
+
+  it('count_tokens: a provider that cannot count leaves the count to Sluice’s tokenizer', async () => {
+    const { key } = await setupTeam(5);
+    const { data, response } = await client(key)
+      .messages.countTokens({
+        model: await upstreamModel('anthropic', 'status-500'),
+        messages: [{ role: 'user', content: 'hello there' }],
+      })
+      .withResponse();
+    expect(response.headers.get('x-sluice-counted-by')).toBe('sluice');
+    expect(data.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('count_tokens uses the key’s request allowance and its model list', async () => {
+    const { teamId, key } = await setupTeam(5);
+    const count = (model: string) =>
+      client(key).messages.countTokens({ model, messages: [{ role: 'user', content: 'one' }] });
+    await setTeam(teamId, { rpm_limit: 3, allowed_models: JSON.stringify(['gpt-4o', 'mock']) });
+    await expect(count('no-such-model')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(count('gpt-4o-mini')).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
+    await count('mock'); // refused counts are requests too: this is the third of three
+    await expect(count('mock')).rejects.toBeInstanceOf(Anthropic.RateLimitError);
   });
 });

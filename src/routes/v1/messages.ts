@@ -4,9 +4,9 @@
  * key's team, charged like `create-and-call`.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { countPromptTokens, roughPromptTokens } from '../../billing/tokens';
-import { countRequest } from '../../calls/limits';
-import { collectCall, streamCall } from '../../calls/run';
+import { roughPromptTokens } from '../../billing/tokens';
+import { countInputTokens } from '../../calls/count';
+import { collectCall, priceOf, streamCall } from '../../calls/run';
 import { anthropicMessages } from '../../dialects/anthropic/dialect';
 import { anthropicMessage } from '../../dialects/anthropic/encode';
 import {
@@ -26,6 +26,12 @@ const tags = ['Anthropic-compatible'];
 
 /** The headers of Anthropic's API an Anthropic upstream gets as the client sent them. */
 const FORWARDED = ['anthropic-version', 'anthropic-beta'];
+
+const forwarded = (all: Record<string, string>) => {
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED) if (all[name]) headers[name] = all[name];
+  return headers;
+};
 
 /** The message's id when the upstream's is not one of Anthropic's: the call's, in Anthropic's form. */
 const messageId = (callId: string) => `msg_${callId.replace(/^call_/, '')}`;
@@ -52,11 +58,7 @@ messagesApi.openapi(
   async (c) => {
     const body = c.req.valid('json');
     const params = messagesToParams(body);
-    const headers: Record<string, string> = {};
-    for (const name of FORWARDED) {
-      const value = c.req.header(name);
-      if (value) headers[name] = value;
-    }
+    const headers = forwarded(c.req.header());
     const userId = typeof body.metadata?.user_id === 'string' ? body.metadata.user_id.slice(0, 200) : null;
     const admission = {
       caller: c.var.caller,
@@ -75,13 +77,14 @@ messagesApi.openapi(
           model: body.model,
           fallbackId: messageId(call.admitted.callId),
           inputTokens: roughPromptTokens(params),
+          cost: priceOf(call),
         }),
       });
 
-    const { admitted, outcome, usage } = await collectCall(callDeps(c), admission, { finishesJob: true });
+    const { admitted, outcome, usage, price } = await collectCall(callDeps(c), admission, { finishesJob: true });
     c.header('x-job-id', admitted.job.id);
     c.header('x-call-id', admitted.callId);
-    return c.json(anthropicMessage(outcome.completion, usage, body.model, messageId(admitted.callId)), 200);
+    return c.json(anthropicMessage(outcome.completion, usage, body.model, messageId(admitted.callId), price), 200);
   },
 );
 
@@ -91,8 +94,8 @@ messagesApi.openapi(
     path: '/messages/count_tokens',
     tags,
     summary:
-      "A Messages request's input tokens, counted by Sluice (o200k_base) without calling a provider; " +
-      "counted against the key's requests per minute",
+      "A Messages request's input tokens: the provider's own count where it has a count endpoint " +
+      "(Anthropic, Gemini), Sluice's tokenizer (o200k_base) otherwise; counted against the key's requests per minute",
     security: bearerAuth,
     request: { body: jsonBody(CountTokensRequest) },
     responses: {
@@ -102,9 +105,10 @@ messagesApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const chat = messagesToChat(body);
-    await countRequest(c.env.DB, c.var.caller);
+    const native = { format: 'anthropic' as const, body, headers: forwarded(c.req.header()) };
+    const count = await countInputTokens(callDeps(c), c.var.caller, body.model, messagesToChat(body), native);
     c.header('request-id', c.var.requestId);
-    return c.json({ input_tokens: await countPromptTokens(chat) }, 200);
+    c.header('x-sluice-counted-by', count.countedBy);
+    return c.json({ input_tokens: count.inputTokens }, 200);
   },
 );
