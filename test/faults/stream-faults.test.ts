@@ -138,6 +138,25 @@ describe.each(PATHS)('faults around a stream, %s', (_path, open) => {
     expect(call).toMatchObject({ status: 'success', content: 'Héllo wörld 🚀' });
   });
 
+  it.each([
+    ['relayed', '/v1/chat/completions', { stream: true }],
+    ['re-encoded', '/v1/responses', { stream: true }],
+  ])(
+    'an upstream that holds its connection open after its terminal event (%s): a whole answer, no error',
+    async (_how, path, extra) => {
+      const { key } = await setupTeam(3);
+      const model = await fakeModel('linger-long');
+      const marker = crypto.randomUUID();
+      const body = path === '/v1/responses' ? { model, input: marker } : { model, messages: user(marker) };
+      const res = await post(path, { ...body, ...extra }, key);
+      const text = await res.text();
+      expect(text).not.toContain('upstream_idle_timeout');
+      expect(text).not.toContain('response.failed');
+      const call = await firstCall(res.headers.get('x-job-id')!);
+      expect(call).toMatchObject({ status: 'success', content: 'Héllo wörld 🚀' });
+    },
+  );
+
   it('a client that hangs up right after [DONE] got the whole answer: a success, charged', async () => {
     const { teamId, key } = await setupTeam(3);
     const model = await fakeModel('linger');

@@ -18,7 +18,8 @@ export function conclude(
   // stop at the upstream's error event) was not the reason it ended: a whole answer is a success,
   // an upstream that failed is an error, not an abort charged to the client.
   if (clientGone && (completion.done || completion.error?.sent)) clientGone = false;
-  if (ending.stalled && !clientGone)
+  // An upstream that holds its connection open after its terminal event has still answered whole.
+  if (ending.stalled && !clientGone && !completion.done)
     failure = upstreamFailure(`Upstream sent nothing for ${timing.idleTimeoutMs} ms`, 'upstream_idle_timeout');
   if (!clientGone && !failure) {
     if (completion.error)
