@@ -5,6 +5,8 @@
 //   reference  bench/reference: a Worker that only forwards the upstream's body
 //   sluice     Sluice: key auth, job checks, credit hold, call bookkeeping
 //   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential and re-encoded phases
+// A phase of its own sets Sluice's routes of other client dialects (/v1/messages, /v1/responses)
+// against the reference forwarding the same upstream stream.
 // Both Workers run from their production bundles (`wrangler deploy --dry-run`) in workerd through
 // Miniflare's API (bench/host.mjs), one workerd process each and no `wrangler dev` proxy in front.
 // The upstream (bench/upstream.mjs) and the client share one clock. See bench/README.md.
@@ -22,6 +24,7 @@ import { sleep } from './lib/util.mjs';
 import { concurrency } from './phases/concurrency.mjs';
 import { cpuPerCall } from './phases/cpu-per-call.mjs';
 import { cpuSplit } from './phases/cpu-split.mjs';
+import { dialects } from './phases/dialects.mjs';
 import { reencoded } from './phases/reencoded.mjs';
 import { sequentialPhases } from './phases/sequential.mjs';
 import { slowReaders } from './phases/slow-reader.mjs';
@@ -60,6 +63,7 @@ async function main() {
     const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
     const conc = await concurrency(paths);
     const recode = await reencoded(paths);
+    const dialect = await dialects(paths);
     const slow = await slowReaders(targets, upstream);
     const runtimeLog = runtimeTrouble(host.log());
 
@@ -73,6 +77,7 @@ async function main() {
       idleRss,
       conc,
       recode,
+      dialect,
       slow,
       bundle: build.bundle,
       runtimeLog,

@@ -14,7 +14,9 @@
 // It also speaks Anthropic's Messages API (POST .../v1/messages) and Gemini's streamGenerateContent
 // (POST ...:streamGenerateContent), paced the same way, for the phase that measures streams Sluice
 // must re-encode. Their events are the providers' own; the stamp rides in each chunk's text as
-// `<seq@sent>`, which survives re-encoding and reads the same in every format.
+// `<seq@sent>`, which survives re-encoding and reads the same in every format. A paced OpenAI
+// stream whose shape has `"stamp": "text"` carries it the same way, in `content` instead of the
+// extra fields (which a re-encoding drops), for the client dialects Sluice re-encodes it into.
 import { createServer } from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { anthropicEvent, anthropicMessageStart } from '../test/providers/fixtures/anthropic.ts';
@@ -73,11 +75,16 @@ function serve(defaults) {
 
   const head = (id, model) =>
     `"id":"${id}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":"${model}"`;
-  /** `recv`: when the request reached this server (stamped on the first chunk only). */
-  const contentEvent = (id, model, i, text, recv) => {
-    const delta = i === 0 ? `{"role":"assistant","content":"${text}"}` : `{"content":"${text}"}`;
+  /**
+   * `recv`: when the request reached this server (stamped on the first chunk only). `inText`: the
+   * stamp is the text itself, and the chunk has no `x_seq` or `x_sent` for a client to count twice.
+   */
+  const contentEvent = (id, model, i, text, recv, inText = false) => {
+    const content = inText ? stampedText(i) : text;
+    const delta = i === 0 ? `{"role":"assistant","content":"${content}"}` : `{"content":"${content}"}`;
+    const stamp = inText ? '' : `,"x_seq":${i},"x_sent":${clock().toFixed(4)}`;
     const received = i === 0 ? `,"x_recv":${recv.toFixed(4)}` : '';
-    return `data: {${head(id, model)},"choices":[{"index":0,"delta":${delta},"finish_reason":null}],"x_seq":${i},"x_sent":${clock().toFixed(4)}${received}}\n\n`;
+    return `data: {${head(id, model)},"choices":[{"index":0,"delta":${delta},"finish_reason":null}]${stamp}${received}}\n\n`;
   };
   const tailEvents = (id, model, n) =>
     `data: {${head(id, model)},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n` +
@@ -225,7 +232,7 @@ function serve(defaults) {
     for (let i = 0; i < shape.n; i++) {
       await sleepUntil(t0 + shape.first + i * shape.gap);
       if (res.destroyed) return;
-      res.write(contentEvent(id, model, i, `t${i} `, recv));
+      res.write(contentEvent(id, model, i, `t${i} `, recv, shape.stamp === 'text'));
     }
     res.end(tailEvents(id, model, shape.n));
   });

@@ -36,6 +36,32 @@ export const STAMP = /"x_seq":(\d+),"x_sent":([\d.]+)|<(\d+)@([\d.]+)>/g;
 const RECEIVED = /"x_recv":([\d.]+)/;
 
 /**
+ * The text of the events named `events.delta` in a complete run of SSE events, joined: where a
+ * named-event dialect's stamps are, one per delta. The rest of its events are left out, since
+ * some repeat the text so far (the Responses API's `done` and `completed` events).
+ */
+function deltaTexts(text, events) {
+  let out = '';
+  for (const block of text.split('\n\n')) {
+    if (!block.startsWith(`event: ${events.delta}\n`)) continue;
+    const data = block.slice(block.indexOf('\ndata: ') + 7);
+    out += events.text(JSON.parse(data)) ?? '';
+  }
+  return out;
+}
+
+/** The `data` of the first in-band error in `text`, or null: a chat error chunk, or one of the `events.errors`. */
+function errorIn(text, events) {
+  const e = text.indexOf('data: {"error"');
+  if (e >= 0) return text.slice(e + 6, e + 206);
+  for (const name of events?.errors ?? []) {
+    const at = text.indexOf(`event: ${name}\ndata: `);
+    if (at >= 0) return text.slice(at + name.length + 14, at + name.length + 214);
+  }
+  return null;
+}
+
+/**
  * One streamed request. TTFT: request start to the arrival of the first content chunk.
  * Per-chunk delay: each chunk's arrival minus the upstream's send stamp.
  */
@@ -96,8 +122,17 @@ export function streamOnce(target, shape, { agent, timeoutMs }) {
         if (cut < 0) return;
         const text = buf.slice(0, cut + 2);
         buf = buf.slice(cut + 2);
+        // Chat chunks and the providers' own events: the stamps are wherever they are in the bytes.
+        let stamped = text;
+        if (target.events)
+          try {
+            stamped = deltaTexts(text, target.events);
+          } catch (e) {
+            finish(`unreadable event: ${e.message}`);
+            return req.destroy();
+          }
         STAMP.lastIndex = 0;
-        for (let m; (m = STAMP.exec(text));) {
+        for (let m; (m = STAMP.exec(stamped));) {
           const i = Number(m[1] ?? m[3]);
           if (i !== r.chunks) r.inOrder = false;
           r.chunks++;
@@ -111,8 +146,8 @@ export function streamOnce(target, shape, { agent, timeoutMs }) {
           r.sent.push(sent);
         }
         if (text.includes(target.done ?? 'data: [DONE]')) r.done = true;
-        const e = text.indexOf('data: {"error"');
-        if (e >= 0) r.error = `error event: ${text.slice(e + 6, e + 206)}`;
+        const e = errorIn(text, target.events);
+        if (e !== null) r.error = `error event: ${e}`;
       });
       res.on('end', () => finish());
     });

@@ -45,6 +45,10 @@ export const cfg = {
   CONC_ROUNDS: num('CONC_ROUNDS', 2, 1), // rounds per concurrency level, path order rotated
   RATE_CAP: num('RATE_CAP', 20_000, 20_000), // chunks/s across all streams: gap = max(GAP_MS, conc*1000/RATE_CAP)
   RECODE: num('RECODE', 200, 20), // concurrent streams per provider Sluice re-encodes (Anthropic, Gemini); 0 skips
+  // The client dialects (bench/lib/dialects.mjs): sequential streams per path for TTFT, and
+  // concurrent streams per path per round (CONC_ROUNDS rounds) for CPU per chunk; 0 skips either.
+  DIALECT_SEQ: num('DIALECT_SEQ', 100, 10),
+  DIALECT_CONC: num('DIALECT_CONC', 100, 20),
   SLOW_S: num('SLOW_S', 10, 3), // how long the slow reader holds its stream
   SLOW_CHUNKS: num('SLOW_CHUNKS', 8000, 4000), // firehose chunks in the slow reader's stream
   SLOW_PAD: num('SLOW_PAD', 4000, 4000), // bytes of content per firehose chunk

@@ -5,11 +5,14 @@
 //   reference   bench/reference: a Worker that only forwards the upstream's body
 //   sluice      Sluice, through create-and-call(-stream) with a virtual key
 //   baseline    with BASELINE_REV, that commit's Sluice, in the phases it joins
-// plus the re-encoded phase's variants of the reference and Sluice (Anthropic's and Gemini's APIs).
+// plus the re-encoded phase's variants of the reference and Sluice (Anthropic's and Gemini's APIs),
+// and the dialects phase's: Sluice's /v1 routes of other dialects, and the reference forwarding
+// each upstream format they are served from (bench/lib/dialects.mjs).
 import http from 'node:http';
 import { join } from 'node:path';
 import { request, callOnce, streamOnce } from './client.mjs';
 import { ADMIN_KEY, baselineRev, cfg, JS_FLOOR, root } from './config.mjs';
+import { DIALECTS, referenceFor, UPSTREAMS } from './dialects.mjs';
 import { startHost } from './processes.mjs';
 import { sleep } from './util.mjs';
 
@@ -127,6 +130,8 @@ export const RECODED = {
  *   seqTargets     those, and the baseline when there is one: the sequential, per-call and re-encoded phases
  *   byName(name)   one of them
  *   recodeTargets(provider)   the re-encoded phase's paths for `anthropic` or `gemini`
+ *   dialectTargets  the dialects phase's paths: the reference once per upstream format, then
+ *                   Sluice once per dialect (named as in bench/lib/dialects.mjs)
  */
 export async function benchPaths(host, upstream) {
   const sluiceUrl = host.workers.sluice.url;
@@ -200,13 +205,31 @@ export async function benchPaths(host, upstream) {
           }),
       })),
   ];
-  return { targets, seqTargets, byName, recodeTargets };
+  // Not the baseline: a commit from before a dialect's route would fail the phase.
+  const dialectTargets = [
+    ...[...new Set(DIALECTS.map((d) => d.upstream))].map((upstream) => ({
+      ...byName('reference'),
+      ...UPSTREAMS[upstream],
+      name: referenceFor(upstream),
+    })),
+    ...DIALECTS.map((d) => ({
+      ...byName('sluice'),
+      name: d.name,
+      streamPath: d.route,
+      headers: d.headers(key),
+      body: d.body,
+      done: d.done,
+      events: d.events,
+    })),
+  ];
+  return { targets, seqTargets, byName, recodeTargets, dialectTargets };
 }
 
 /** Every path must work before anything is measured: one short stream (and call) on each. */
-export async function checkPaths({ seqTargets, recodeTargets }, host) {
-  for (const t of cfg.RECODE ? Object.keys(RECODED).flatMap(recodeTargets) : []) {
-    const s = await streamOnce(t, { first: 1, n: 5, gap: 1 }, { agent: t.agent, timeoutMs: 15_000 });
+export async function checkPaths({ seqTargets, recodeTargets, dialectTargets }, host) {
+  const dialects = cfg.DIALECT_SEQ || cfg.DIALECT_CONC ? dialectTargets : [];
+  for (const t of [...(cfg.RECODE ? Object.keys(RECODED).flatMap(recodeTargets) : []), ...dialects]) {
+    const s = await streamOnce(t, { first: 1, n: 5, gap: 1, stamp: 'text' }, { agent: t.agent, timeoutMs: 15_000 });
     if (!s.ok) await sleep(500);
     if (!s.ok)
       throw new Error(`${t.name} (${t.streamPath}): a test stream failed: ${s.error}\n${host.log().slice(-3000)}`);

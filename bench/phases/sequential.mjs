@@ -8,7 +8,11 @@ import { cpuWhenIdle } from '../lib/stats.mjs';
 import { progress, rotate } from '../lib/util.mjs';
 import { reportProfiles, startProfiles } from './profile.mjs';
 
-async function sequentialStreams(targets, shape, count, label) {
+/**
+ * `count` streams per path, one at a time, the paths taking turns. Resolves with each path's
+ * samples: {ttft, reach, delays, errors, lastError}.
+ */
+export async function sequentialStreams(targets, shape, count, label) {
   const acc = Object.fromEntries(
     targets.map((t) => [t.name, { ttft: [], reach: [], delays: [], errors: 0, lastError: null }]),
   );

@@ -1,30 +1,20 @@
 // The phases' raw samples turned into the figures that the table, the targets and results.json
 // all read: percentiles per path, CPU per chunk over every concurrency level, the reference's
-// per-call work runs and the re-encoded rounds.
+// per-call work runs, the re-encoded rounds and the client dialects.
 import { cfg, JS_FLOOR, withWork } from '../lib/config.mjs';
+import { DIALECTS, referenceFor } from '../lib/dialects.mjs';
 import { pct, roundStats, sum } from '../lib/stats.mjs';
 
 /**
  * `paths`: the names of the main table's paths (direct, reference, sluice), in column order;
  * the rest: what the phases resolved with.
  */
-export function figures({ paths, seq, calls, conc, recode }) {
+export function figures({ paths, seq, calls, conc, recode, dialect }) {
   const names = paths;
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
   const concStats = Object.fromEntries(levels.map((c) => [c, per((n) => roundStats(conc[c][n]))]));
-  const seqStats = per((n) => ({
-    requests: seq[n].ttft.length,
-    errors: seq[n].errors,
-    last_error: seq[n].lastError,
-    ttft_p50: pct(seq[n].ttft, 0.5),
-    ttft_p99: pct(seq[n].ttft, 0.99),
-    reach_p50: pct(seq[n].reach, 0.5),
-    reach_p99: pct(seq[n].reach, 0.99),
-    chunk_p50: pct(seq[n].delays, 0.5),
-    chunk_p99: pct(seq[n].delays, 0.99),
-    chunks: seq[n].delays.length,
-  }));
+  const seqStats = per((n) => streamStats(seq[n]));
   seqStats.cpu_ms_per_request = per((n) => (seq.cpu[n] === null ? null : (seq.cpu[n] * 1000) / cfg.SEQ));
   const callStats = per((n) => ({
     requests: calls[n].ms.length,
@@ -72,6 +62,7 @@ export function figures({ paths, seq, calls, conc, recode }) {
       },
     ]),
   );
+  const dialectStats = dialectFigures(dialect);
   return {
     names,
     per,
@@ -85,5 +76,44 @@ export function figures({ paths, seq, calls, conc, recode }) {
     d1CpuTotal,
     workStats,
     recodeStats,
+    dialectStats,
   };
+}
+
+/** One path's sequential streams: TTFT, the time until the upstream is asked, per-chunk delay. */
+function streamStats(samples) {
+  return {
+    requests: samples.ttft.length,
+    errors: samples.errors,
+    last_error: samples.lastError,
+    ttft_p50: pct(samples.ttft, 0.5),
+    ttft_p99: pct(samples.ttft, 0.99),
+    reach_p50: pct(samples.reach, 0.5),
+    reach_p99: pct(samples.reach, 0.99),
+    chunk_p50: pct(samples.delays, 0.5),
+    chunk_p99: pct(samples.delays, 0.99),
+    chunks: samples.delays.length,
+  };
+}
+
+/**
+ * Per dialect (bench/lib/dialects.mjs), what its row of the table and its targets read: `sequential`
+ * and `concurrent` figures of `sluice` (the dialect's route) and of `reference` (the reference
+ * forwarding that dialect's upstream format), each null when its part of the phase was skipped.
+ */
+function dialectFigures({ seq, conc }) {
+  const both = (d, fn) => ({ reference: fn(referenceFor(d.upstream)), sluice: fn(d.name) });
+  return Object.fromEntries(
+    DIALECTS.map((d) => [
+      d.name,
+      {
+        route: d.route,
+        model: d.model,
+        upstream: d.upstream,
+        relayed: d.relayed,
+        sequential: both(d, (n) => (seq[n] ? streamStats(seq[n]) : null)),
+        concurrent: both(d, (n) => (conc[n] ? roundStats(conc[n]) : null)),
+      },
+    ]),
+  );
 }

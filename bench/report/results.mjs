@@ -8,13 +8,13 @@ import { judgeTargets } from './targets.mjs';
 
 /**
  * `measured`: `targets` (the main table's paths: direct, reference, sluice) and what each phase
- * resolved with (seq, calls, diag, split, perCall, idleRss, conc, recode, slow), the bundle's sizes
+ * resolved with (seq, calls, diag, split, perCall, idleRss, conc, recode, dialect, slow), the bundle's sizes
  * and the runtime log's counts. Prints the table and the targets; returns results.json's content.
  */
 export function report(measured) {
   const { targets, calls, diag, split, perCall, idleRss, slow, bundle, runtimeLog } = measured;
   const fig = figures({ ...measured, paths: targets.map((t) => t.name) });
-  const { per, seqStats, callStats, concStats, cpuTotal, d1CpuTotal, workStats, recodeStats } = fig;
+  const { per, seqStats, callStats, concStats, cpuTotal, d1CpuTotal, workStats, recodeStats, dialectStats } = fig;
   printMainTable(fig, measured);
   const targetsOut = judgeTargets(fig, measured);
   if (quick) console.log('\n(QUICK=1: small counts, a smoke run; the figures are not the benchmark)');
@@ -37,6 +37,7 @@ export function report(measured) {
     cpu_us_per_chunk_all_concurrency: cpuTotal,
     d1_cpu_us_per_chunk_all_concurrency: d1CpuTotal.sluice,
     reencoded: recodeStats,
+    client_dialects: dialectStats,
     rss_idle_bytes: idleRss,
     slow_reader: slow,
     bundle,

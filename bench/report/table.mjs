@@ -1,14 +1,28 @@
 // The main console table: one column per path (direct, reference, sluice), then what Sluice adds
 // to any Worker (sluice-ref) and what a Worker hop costs (ref-direct). One section per phase.
 import { cfg, concGap, JS_FLOOR } from '../lib/config.mjs';
+import { dialectLabel } from '../lib/dialects.mjs';
 import { SHORT_STREAM } from '../phases/cpu-per-call.mjs';
+import { DIALECT_SEQ_SHAPE } from '../phases/dialects.mjs';
 import { wholeAndInOrder } from '../phases/slow-reader.mjs';
 import { f, KiB, MiB, printTable, sgn } from './format.mjs';
 
 /** `fig`: from figures(); the rest: what the phases resolved with. */
 export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss, slow, bundle }) {
-  const { names, per, levels, small, seqStats, callStats, concStats, cpuTotal, d1CpuTotal, workStats, recodeStats } =
-    fig;
+  const {
+    names,
+    per,
+    levels,
+    small,
+    seqStats,
+    callStats,
+    concStats,
+    cpuTotal,
+    d1CpuTotal,
+    workStats,
+    recodeStats,
+    dialectStats,
+  } = fig;
   const rows = [];
   const row = (label, vals, d = 2, diff = true) => {
     const [a, b, c] = names.map((n) => vals[n]);
@@ -196,6 +210,7 @@ export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss,
     );
     d1Row('  local D1 process CPU per chunk (us)', s.sluice?.d1_cpu_us_per_chunk, 1);
   }
+  dialectRows(dialectStats, row, section, d1Row);
   section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
   row(
     '  RSS growth from request start (MiB)',
@@ -261,4 +276,52 @@ export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss,
       ? "\nSluice's local D1 ran in a workerd process of its own (D1=apart): Sluice's runtime rows are the Worker's process, the local D1 rows that other process."
       : "\nSluice's local D1 ran inside Sluice's workerd process (D1=shared): Sluice's runtime rows include it.",
   );
+}
+
+/**
+ * The client dialects phase: per dialect, its route in Sluice's column and the reference forwarding
+ * the same upstream stream in the reference's, so that sluice-ref is what the dialect's route adds.
+ */
+function dialectRows(dialectStats, row, section, d1Row) {
+  if (!cfg.DIALECT_SEQ && !cfg.DIALECT_CONC) return;
+  const c = cfg.DIALECT_CONC;
+  section(
+    `client dialects: ${cfg.DIALECT_SEQ} sequential streams (${DIALECT_SEQ_SHAPE.n} chunks), ${c} concurrent x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks, ${concGap(c)} ms apart)`,
+  );
+  for (const d of Object.values(dialectStats)) {
+    const s = d.sequential;
+    const k = d.concurrent;
+    section(`  ${dialectLabel(d)}; the reference forwards the upstream's stream`);
+    if (cfg.DIALECT_SEQ) {
+      row('    TTFT p50 (ms)', { reference: s.reference?.ttft_p50, sluice: s.sluice?.ttft_p50 });
+      row('    TTFT p99 (ms)', { reference: s.reference?.ttft_p99, sluice: s.sluice?.ttft_p99 });
+      row('    per-chunk delay p50 (ms)', { reference: s.reference?.chunk_p50, sluice: s.sluice?.chunk_p50 }, 3);
+      row(
+        '    errors',
+        { reference: String(s.reference?.errors ?? '-'), sluice: String(s.sluice?.errors ?? '-') },
+        0,
+        false,
+      );
+    }
+    if (c) {
+      const done = (x) => (x ? `${x.completed}/${x.streams}` : null);
+      row(
+        `    ${c} concurrent: completed / started`,
+        { reference: done(k.reference), sluice: done(k.sluice) },
+        0,
+        false,
+      );
+      row(
+        `    ${c} concurrent: per-chunk delay p99 (ms)`,
+        { reference: k.reference?.chunk_p99, sluice: k.sluice?.chunk_p99 },
+        3,
+      );
+      row(
+        `    ${c} concurrent: runtime CPU per chunk (us)`,
+        { reference: k.reference?.cpu_us_per_chunk, sluice: k.sluice?.cpu_us_per_chunk },
+        1,
+      );
+      d1Row(`    ${c} concurrent: local D1 process CPU per chunk (us)`, k.sluice?.d1_cpu_us_per_chunk, 1);
+    }
+  }
 }

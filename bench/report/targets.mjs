@@ -7,6 +7,7 @@
 //   missed        it is not within its target (BENCH_STRICT=1 fails the run on one of these)
 //   not a target  a figure kept beside the targets for information; `met` is null
 import { cfg, JS_FLOOR, outPath } from '../lib/config.mjs';
+import { dialectLabel } from '../lib/dialects.mjs';
 import { wholeAndInOrder } from '../phases/slow-reader.mjs';
 import { f, KiB, MiB, sgn } from './format.mjs';
 
@@ -15,7 +16,7 @@ const LINE = 0.1;
 
 /** `fig`: from figures(); the rest: what the phases resolved with. Returns [{target, met, figure, status}]. */
 export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
-  const { levels, small, big, seqStats, concStats, cpuTotal, d1CpuTotal, recodeStats } = fig;
+  const { levels, small, big, seqStats, concStats, cpuTotal, d1CpuTotal, recodeStats, dialectStats } = fig;
   const d = (a, b) => (a === null || b === null ? null : a - b);
   const targetsOut = [];
   /** A target that is met or not: a count, a yes or no, a size that is the same in every run. */
@@ -63,6 +64,38 @@ export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
       `${f(ratio)}x (${f(s.sluice.cpu_us_per_chunk, 1)} vs ${f(s.reference.cpu_us_per_chunk, 1)} us)${d1Note(s.sluice.d1_cpu_us_per_chunk)}${floorNote}, ${s.sluice.completed}/${s.sluice.streams} completed`,
       { also: s.sluice.errors === 0 },
     );
+  }
+  // Each client dialect against the reference forwarding the same upstream stream: TTFT as for chat,
+  // CPU per chunk as for chat where Sluice relays the upstream's events, as re-encoded where it must
+  // touch each chunk. DIALECT_SEQ=0 or DIALECT_CONC=0 skips a part of the phase, and with it its targets.
+  for (const dialect of Object.values(dialectStats)) {
+    const label = dialectLabel(dialect);
+    const s = dialect.sequential;
+    if (s.sluice && s.reference) {
+      const added = d(s.sluice.ttft_p50, s.reference.ttft_p50);
+      withinLimit(
+        `TTFT sluice-ref p50 <= 1 ms, ${label}`,
+        added,
+        1,
+        `${sgn(added)} ms (${f(s.sluice.ttft_p50)} vs ${f(s.reference.ttft_p50)} ms), ${s.sluice.errors} errors`,
+        { also: s.sluice.errors === 0 },
+      );
+    }
+    const k = dialect.concurrent;
+    if (k.sluice && k.reference) {
+      const limit = dialect.relayed ? 2 : 3;
+      const ratio =
+        k.sluice.cpu_us_per_chunk && k.reference.cpu_us_per_chunk
+          ? k.sluice.cpu_us_per_chunk / k.reference.cpu_us_per_chunk
+          : null;
+      withinLimit(
+        `CPU per chunk, ${label} <= ${limit}x reference`,
+        ratio,
+        limit,
+        `${f(ratio)}x (${f(k.sluice.cpu_us_per_chunk, 1)} vs ${f(k.reference.cpu_us_per_chunk, 1)} us)${d1Note(k.sluice.d1_cpu_us_per_chunk)}, ${k.sluice.completed}/${k.sluice.streams} completed`,
+        { also: k.sluice.errors === 0 },
+      );
+    }
   }
   // CONC= (empty) skips the concurrency phases, and with them their targets.
   if (levels.length) {

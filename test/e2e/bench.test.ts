@@ -42,6 +42,7 @@ interface Results {
   cpu_per_call: Record<string, { streams: number; cpu_ms_per_stream: number }>;
   concurrency: Record<string, Record<string, PathRun>>;
   reencoded: Record<string, Record<string, PathRun | null>>;
+  client_dialects: Record<string, { sequential: Record<string, PathRun>; concurrent: Record<string, PathRun | null> }>;
   slow_reader: Record<string, SlowRun>;
   runtime_log: Record<string, number>;
   targets: { target: string; met: boolean; figure: string }[];
@@ -123,6 +124,22 @@ describe('npm run bench (QUICK)', () => {
         const run = results.reencoded[provider]![path]!;
         expect(run.streams, `${provider} ${path}`).toBe(results.config.RECODE);
         expect(run.completed, `${provider} ${path}: ${run.error_samples?.join('; ')}`).toBe(run.streams);
+      }
+  });
+
+  it('streams every client dialect whole, relayed and re-encoded, beside the reference', () => {
+    expect(Object.keys(results.client_dialects).sort()).toEqual([
+      'messages-anthropic',
+      'messages-openai',
+      'responses-openai',
+    ]);
+    for (const [name, row] of Object.entries(results.client_dialects))
+      for (const path of ['reference', 'sluice']) {
+        const seq = row.sequential[path]!;
+        expect(seq.errors, `${name} ${path}: ${seq.last_error}`).toBe(0);
+        const conc = row.concurrent[path]!;
+        expect(conc.completed, `${name} ${path}: ${conc.error_samples?.join('; ')}`).toBe(conc.streams);
+        expect(conc.streams, `${name} ${path}`).toBeGreaterThan(0);
       }
   });
 
