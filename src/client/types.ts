@@ -170,6 +170,12 @@ export interface CallSummary {
   status: string;
   prompt_tokens: number;
   completion_tokens: number;
+  /** Of `prompt_tokens`, read from the provider's prompt cache. */
+  cached_tokens: number;
+  /** Of `prompt_tokens`, written to the provider's prompt cache. */
+  cache_write_tokens: number;
+  /** Of `completion_tokens`, the model's reasoning. */
+  reasoning_tokens: number;
   usage_source: string;
   cost_usd: number;
   ttft_ms: number | null;
