@@ -48,6 +48,8 @@ const Vars = z.object({
   KEEPALIVE_MS: whole('milliseconds', 15_000),
   STREAM_IDLE_TIMEOUT_MS: whole('milliseconds', 60_000),
   JOB_TTL: whole('seconds', 3600),
+  RESUME_TTL: whole('seconds', 86_400),
+  STREAM_TOKEN_TTL: whole('seconds', 900),
   LOW_CREDIT_THRESHOLD: whole('credits', 10),
 });
 
@@ -76,6 +78,10 @@ export interface Config {
   jobTtlSeconds: number;
   /** Available credits under which a team without its own threshold is flagged. */
   lowCreditThreshold: number;
+  /** Seconds a resumable call's events stay replayable after it ends. */
+  resumeTtlSeconds: number;
+  /** Seconds a stream token (the `?token=` a browser's EventSource attaches with) stays valid. */
+  streamTokenTtlSeconds: number;
 }
 
 /** The environment holds a value Sluice cannot use. */
@@ -111,6 +117,8 @@ function parse(env: Env): Config {
     streamIdleTimeoutMs: v.STREAM_IDLE_TIMEOUT_MS,
     jobTtlSeconds: v.JOB_TTL,
     lowCreditThreshold: v.LOW_CREDIT_THRESHOLD,
+    resumeTtlSeconds: v.RESUME_TTL,
+    streamTokenTtlSeconds: v.STREAM_TOKEN_TTL,
   };
 }
 

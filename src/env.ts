@@ -5,6 +5,8 @@
  */
 export interface Env {
   DB: D1Database;
+  /** One object per resumable call: it reads the upstream, keeps the numbered events, serves every reader. */
+  CALL_STREAMS: DurableObjectNamespace<import('./resumable/call-stream').CallStream>;
   /** Operator secret for `/admin/*`, sent as `X-Admin-Key`. */
   ADMIN_API_KEY?: string;
   DEFAULT_MODEL?: string;
@@ -20,5 +22,7 @@ export interface Env {
   KEEPALIVE_MS?: string;
   STREAM_IDLE_TIMEOUT_MS?: string;
   JOB_TTL?: string;
+  RESUME_TTL?: string;
+  STREAM_TOKEN_TTL?: string;
   LOW_CREDIT_THRESHOLD?: string;
 }

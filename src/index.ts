@@ -10,3 +10,4 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 export { app };
+export { CallStream } from './resumable/call-stream';

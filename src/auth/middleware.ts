@@ -8,8 +8,19 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** The request's credential, on the team surfaces (`/api/*`, `/v1/*`). */
     caller: Caller;
+    /**
+     * A stream token instead of a key, on the one route that takes it (reading a call's stream):
+     * the call's object checks it. There, and only there, `caller` may be unset.
+     */
+    streamToken?: string;
   }
 }
+
+/**
+ * The routes a stream token may open instead of a key: reading one call's stream. A browser's
+ * EventSource cannot send headers, so it carries the token the call's start named, in the URL.
+ */
+const TOKEN_ROUTE = /^\/api\/calls\/[^/]+\/stream$/;
 
 /**
  * The team surfaces (`/api/*`, `/v1/*`): every request carries a virtual key, as
@@ -20,7 +31,12 @@ export const virtualKey = createMiddleware<AppEnv>(async (c, next) => {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
   // Anthropic's clients send their key as `x-api-key`.
   const key = bearer ?? c.req.header('x-api-key')?.trim();
-  if (!key) throw unauthorized('Missing API key: send Authorization: Bearer <key> or x-api-key', 'missing_api_key');
+  if (!key) {
+    const token = c.req.method === 'GET' && TOKEN_ROUTE.test(c.req.path) ? c.req.query('token') : undefined;
+    if (!token) throw unauthorized('Missing API key: send Authorization: Bearer <key> or x-api-key', 'missing_api_key');
+    c.set('streamToken', token);
+    return next();
+  }
   c.set('caller', new Caller(await hashKey(key)));
   await next();
 });

@@ -51,6 +51,8 @@ export interface AdmissionRequest {
   jobId?: string;
   /** ...or on a job created in the same batch (create-and-call, /v1). */
   newJob?: NewJob;
+  /** The call's id, when it was chosen before admission (a resumable call's object is named by it). */
+  callId?: string;
 }
 
 export interface Admitted {
@@ -166,7 +168,7 @@ interface DecisionRow {
  */
 export async function admitCall(d1: D1Database, req: AdmissionRequest): Promise<Admitted> {
   const { caller, alias, now, newJob } = req;
-  const callId = newId('call');
+  const callId = req.callId ?? newId('call');
   const w = windowStart(now);
   const values = admissionValues(req, callId, w);
   const jobId = values.jobId;

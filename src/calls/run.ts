@@ -2,38 +2,34 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
-import type { PriceOf } from '../core/completion';
-import { callCost } from '../billing/pricing';
 import { collect, startPump } from '../streaming/pump/start';
 import type { ClientFraming, PumpOptions, PumpOutcome } from '../streaming/pump/types';
 import { CHAT_FRAMING } from '../dialects/openai-chat/dialect';
-import type { ClientDialect } from '../dialects/types';
+import type { UpstreamStream } from '../dialects/types';
 import type { AdmissionRequest } from './admission';
 import { writeBooks } from './books';
 import { type CallDeps, type OpenCall, openCall } from './open';
+import { type StreamSpec, dialectOf, priceOf } from './stream-spec';
 
 export type { CallDeps } from './open';
+export { priceOf } from './stream-spec';
 
 export const modelAlias = (params: ChatParams, config: Config) => params.model ?? config.defaultModel;
 
 /** The upstream side of an open call, as a client dialect sees it. */
-const upstreamOf = (call: OpenCall) => ({
+export const upstreamOf = (call: OpenCall): UpstreamStream => ({
   format: call.upstream.provider.format,
   decoder: call.upstream.provider.decoder,
   model: call.upstream.target.upstreamModel,
 });
 
-/**
- * Prices a usage of this call as its books will: the catalog entry that answered (after any
- * fallback), the team's rates as admitted.
- */
-export const priceOf =
-  (call: Pick<OpenCall, 'admitted' | 'upstream'>): PriceOf =>
-  (usage) =>
-    callCost(call.upstream.model, call.admitted.team, usage);
-
 /** The pump's settings for this call: its upstream, how its bytes reach the client, its timers. */
-function pumpOptions(call: OpenCall, config: Config, mode: PumpOptions['mode'], client: ClientFraming): PumpOptions {
+export function pumpOptions(
+  call: OpenCall,
+  config: Config,
+  mode: PumpOptions['mode'],
+  client: ClientFraming,
+): PumpOptions {
   return {
     upstream: call.upstream.upstream.body!,
     mode,
@@ -46,21 +42,21 @@ function pumpOptions(call: OpenCall, config: Config, mode: PumpOptions['mode'], 
 }
 
 /** The call's books, once its pump has settled with `outcome`. */
-const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: PumpOutcome) =>
+export const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: PumpOutcome) =>
   writeBooks(deps.d1, { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome });
 
 /**
  * Streams the answer to the client in its dialect; the books are written after it closes, under
- * `waitUntil`. `form` says what the client asked of the stream's form, once the call is open.
+ * `waitUntil`. `spec` says what the client asked of the stream's form.
  */
-export async function streamCall<O>(
+export async function streamCall(
   deps: CallDeps,
   admission: AdmissionRequest,
-  opts: { finishesJob: boolean; dialect: ClientDialect<O>; form: (call: OpenCall) => O },
+  opts: { finishesJob: boolean; spec: StreamSpec },
 ): Promise<Response> {
   const call = await openCall(deps, admission, { stream: true, finishesJob: opts.finishesJob });
-  const { dialect } = opts;
-  const { mode, client } = dialect.open(upstreamOf(call), opts.form(call));
+  const dialect = dialectOf(opts.spec, call);
+  const { mode, client } = dialect.open(upstreamOf(call));
   const { readable, outcome } = startPump(pumpOptions(call, deps.config, mode, client));
   deps.executionCtx.waitUntil(outcome.then(booksOf(deps, call)));
   const { callId, job } = call.admitted;

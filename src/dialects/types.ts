@@ -1,4 +1,4 @@
-import type { Decoder, WireFormat } from '../streaming/codec';
+import type { Decoder, Encoder, WireFormat } from '../streaming/codec';
 import type { ClientFraming, PumpOptions } from '../streaming/pump/types';
 
 /** The upstream side of a stream, as a client dialect sees it. */
@@ -27,4 +27,12 @@ export interface DialectStream {
 export interface ClientDialect<O> {
   readonly headers: Readonly<Record<string, string>>;
   open(upstream: UpstreamStream, opts: O): DialectStream;
+  /**
+   * The dialect's own encoder for a stream, whatever the upstream speaks, and the pump's writes
+   * in the same state: a resumable stream re-encodes every upstream, so it can number each event
+   * and bring a fresh encoder back to where an earlier one was.
+   */
+  encoding(upstream: Pick<UpstreamStream, 'model'>, opts: O): { encoder: Encoder; client: ClientFraming };
+  /** Splits encoded bytes into their events, each carrying its number, from `first` on. */
+  number(bytes: Uint8Array, first: number): Uint8Array[];
 }

@@ -14,10 +14,11 @@ export interface AppEnv {
   };
 }
 
-/** What a call needs from the request around it (calls/open.ts `CallDeps`). */
+/** What a call needs from the request around it (calls/open.ts `CallDeps`; resumable/start.ts `StreamDeps`). */
 export const callDeps = (c: Context<AppEnv>) => ({
   d1: c.env.DB,
   config: c.var.config,
   executionCtx: c.executionCtx,
   requestSignal: c.req.raw.signal,
+  callStreams: c.env.CALL_STREAMS,
 });

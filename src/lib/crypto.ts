@@ -14,8 +14,8 @@ export async function hashKey(secret: string): Promise<string> {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** A new virtual key: `sk-sluice-` followed by 43 base62 characters (~256 bits). */
-export function generateKey(): string {
+/** 43 random base62 characters: about 256 bits. */
+function randomSecret(): string {
   let out = '';
   while (out.length < 43) {
     // Bytes from 248 up are dropped so that every character is equally likely (248 = 4 * 62).
@@ -23,8 +23,14 @@ export function generateKey(): string {
       if (b < 248 && out.length < 43) out += BASE62[b % 62];
     }
   }
-  return `sk-sluice-${out}`;
+  return out;
 }
+
+/** A new virtual key: `sk-sluice-` followed by 43 base62 characters (~256 bits). */
+export const generateKey = (): string => `sk-sluice-${randomSecret()}`;
+
+/** A new stream token (one call's stream, for a while): `st-sluice-` and 43 base62 characters. */
+export const generateStreamToken = (): string => `st-sluice-${randomSecret()}`;
 
 /** The part of a key that may be shown again after creation. */
 export const keyPrefix = (secret: string) => secret.slice(0, 14);

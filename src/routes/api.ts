@@ -1,4 +1,5 @@
 import { createRouter } from '../http/router';
+import { callsApi } from './api/calls';
 import { jobsApi } from './api/jobs';
 import { reportsApi } from './api/reports';
 import { teamsApi } from './api/teams';
@@ -7,6 +8,7 @@ import { usageApi } from './api/usage';
 /** The team surface, mounted at `/api` behind the virtual-key middleware (app.ts). */
 export const api = createRouter();
 api.route('/', jobsApi);
+api.route('/', callsApi);
 api.route('/', teamsApi);
 api.route('/', usageApi);
 api.route('/', reportsApi);

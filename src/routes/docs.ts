@@ -27,6 +27,13 @@ export function registerDocs(app: App) {
     scheme: 'bearer',
     description: 'A virtual key, `sk-sluice-…`',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'streamToken', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description:
+      "A resumable call's stream token (`x-sluice-stream-url`), for that call's stream only, until it expires",
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminKey', {
     type: 'apiKey',
     in: 'header',

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { Resumable } from './streams';
 import { ChatParamsShape } from '../core/chat-params';
 
 const Id = z.string().min(1).max(128);
@@ -24,7 +25,7 @@ export const CreateJobResponse = z
   .object({ job_id: z.string(), status: z.literal('pending'), created_at: z.string() })
   .openapi('CreateJobResponse');
 
-export const CallBody = z.object(ChatParamsShape).openapi('LlmCallRequest');
+export const CallBody = z.object({ ...ChatParamsShape, resumable: Resumable }).openapi('LlmCallRequest');
 
 export const CreateAndCallBody = z
   .object({
@@ -33,6 +34,7 @@ export const CreateAndCallBody = z
     user_id: z.string().max(200).optional(),
     metadata: Metadata.optional(),
     ...ChatParamsShape,
+    resumable: Resumable,
   })
   .openapi('CreateAndCallRequest');
 

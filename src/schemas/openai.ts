@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ChatParamsShape } from '../core/chat-params';
+import { Resumable } from './streams';
 
 /**
  * `POST /v1/chat/completions` as the OpenAI SDKs send it. Fields Sluice does not act on
@@ -14,6 +15,7 @@ export const ChatCompletionRequest = z
     n: z.literal(1, 'only n=1 is supported').nullable().optional(),
     max_completion_tokens: ChatParamsShape.max_tokens,
     user: z.string().max(256).optional(),
+    resumable: Resumable,
   })
   .loose()
   .openapi('ChatCompletionRequest');

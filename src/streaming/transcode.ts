@@ -10,9 +10,15 @@ import { sseReader } from './sse/reader';
  * events, the decoder turns each into stream events, the encoder writes those in the client's
  * dialect, and the books fold the same events, so nothing is parsed twice. The first error (the
  * upstream's own, or bytes that are not JSON) goes out in-band and everything after it is
- * dropped: the client never sees more of the answer, or a clean end, after a failure.
+ * dropped: the client never sees more of the answer, or a clean end, after a failure. `tap`, if
+ * given, sees each batch of events the encoder wrote (a resumable stream keeps them, so an
+ * object that restarts can bring a fresh encoder back to the same state).
  */
-export function transcoder(decoder: Decoder, encoder: Encoder): Transcoder {
+export function transcoder(
+  decoder: Decoder,
+  encoder: Encoder,
+  tap?: (events: readonly StreamEvent[]) => void,
+): Transcoder {
   const books = new CompletionAccumulator();
   let out: Uint8Array[] = [];
   let failed = false;
@@ -22,6 +28,7 @@ export function transcoder(decoder: Decoder, encoder: Encoder): Transcoder {
     const at = events.findIndex((e) => e.type === 'error');
     const answer = at < 0 ? events : events.slice(0, at);
     for (const e of answer) books.add(e);
+    if (tap && answer.length) tap(answer);
     out.push(...encoder.encode(answer));
     const failure = at < 0 ? null : events[at]!;
     if (failure?.type === 'error') {

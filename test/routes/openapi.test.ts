@@ -6,7 +6,7 @@ import { api, get, uniqueId } from '../support/api';
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 describe('OpenAPI document and docs page', () => {
-  it('/openapi.json is an OpenAPI 3.1 document with both security schemes', async () => {
+  it('/openapi.json is an OpenAPI 3.1 document with its security schemes', async () => {
     const res = await get('/openapi.json');
     expect(res.status).toBe(200);
     const doc = (await res.json()) as any;
@@ -15,7 +15,9 @@ describe('OpenAPI document and docs page', () => {
     expect(doc.components.securitySchemes).toEqual({
       bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       adminKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Admin-Key' }),
+      streamToken: expect.objectContaining({ type: 'apiKey', in: 'query', name: 'token' }),
     });
+    expect(doc.paths['/api/calls/{call_id}/stream'].get.security).toEqual([{ bearerAuth: [] }, { streamToken: [] }]);
     expect(doc.paths['/admin/teams/{team_id}'].patch.security).toEqual([{ adminKey: [] }]);
     expect(doc.paths['/api/teams/{team_id}/usage'].get.security).toEqual([{ bearerAuth: [] }]);
     expect(Object.keys(doc.paths['/api/teams/{team_id}/reports'].get.responses[200].content)).toEqual([
@@ -190,6 +192,13 @@ describe('documented response schemas match live answers', () => {
       model: 'mock',
       messages,
     });
+    const streamed = await api('POST', '/v1/chat/completions', {
+      key,
+      body: { model: 'mock', messages, stream: true, resumable: true },
+    });
+    const streamedId = streamed.headers.get('x-call-id')!;
+    await call('post', '/api/calls/{call_id}/cancel', `/api/calls/${streamedId}/cancel`, key);
+    await streamed.text();
     await call('get', '/api/teams/{team_id}/credits', `/api/teams/${team}/credits`, key);
     await call('get', '/api/teams/{team_id}/usage', `/api/teams/${team}/usage`, key);
     await call('get', '/api/teams/{team_id}/jobs', `/api/teams/${team}/jobs`, key);

@@ -1,4 +1,4 @@
-import { SSE_HEADERS } from '../../streaming/sse/encode';
+import { SSE_HEADERS, numberSseEvents } from '../../streaming/sse/encode';
 import { transcoder } from '../../streaming/transcode';
 import type { ClientFraming } from '../../streaming/pump/types';
 import type { ClientDialect } from '../types';
@@ -19,4 +19,8 @@ export const anthropicMessages: ClientDialect<AnthropicEncoderOptions> = {
         : { transform: transcoder(upstream.decoder(), anthropicEncoder(opts)) };
     return { mode, client: FRAMING };
   },
+  encoding(_upstream, opts) {
+    return { encoder: anthropicEncoder(opts), client: FRAMING };
+  },
+  number: numberSseEvents,
 };

@@ -43,6 +43,9 @@ export function anthropicErrorType(status: number): string {
 export const errorEvent = (error: Pick<StreamError, 'message'>, type = 'api_error') =>
   sseEvent('error', { error: { type, message: error.message } });
 
+/** A message's id when the upstream's is not one of Anthropic's: the call's, in Anthropic's form. */
+export const fallbackMessageId = (callId: string) => `msg_${callId.replace(/^call_/, '')}`;
+
 export interface AnthropicEncoderOptions {
   /** The model the client asked for, echoed in `message_start`. */
   model: string;

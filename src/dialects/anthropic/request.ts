@@ -5,6 +5,7 @@
  * server tools and their results) is refused with a 400 naming the field.
  */
 import { z } from '@hono/zod-openapi';
+import { Resumable } from '../../schemas/streams';
 import { type ChatParams, type Message, MAX_TOKENS_LIMIT } from '../../core/chat-params';
 import { badRequest } from '../../errors';
 
@@ -51,6 +52,7 @@ export const MessagesRequest = z
     temperature: z.number().min(0).max(1).optional(),
     top_p: z.number().min(0).max(1).optional(),
     stream: z.boolean().optional(),
+    resumable: Resumable,
     metadata: z.object({ user_id: z.string().nullable().optional() }).loose().nullable().optional(),
   })
   .loose()

@@ -1,7 +1,7 @@
 import { SSE_HEADERS } from '../../streaming/sse/encode';
 import { transcoder } from '../../streaming/transcode';
 import type { ClientDialect } from '../types';
-import { KEEPALIVE, type NdjsonEncoderOptions, ndjsonEncoder } from './encode';
+import { KEEPALIVE, type NdjsonEncoderOptions, ndjsonEncoder, numberLines } from './encode';
 
 export const NDJSON = 'application/x-ndjson';
 const SSE = 'text/event-stream';
@@ -20,12 +20,14 @@ export type NdjsonStreamOptions = Omit<NdjsonEncoderOptions, 'upstreamModel'>;
 export const ndjsonEvents: ClientDialect<NdjsonStreamOptions> = {
   headers: NDJSON_HEADERS,
   open(upstream, opts) {
-    const encoder = ndjsonEncoder({ ...opts, upstreamModel: upstream.model });
-    return {
-      mode: { transform: transcoder(upstream.decoder(), encoder) },
-      client: { keepalive: KEEPALIVE, error: (error) => encoder.failure(error) },
-    };
+    const { encoder, client } = this.encoding(upstream, opts);
+    return { mode: { transform: transcoder(upstream.decoder(), encoder) }, client };
   },
+  encoding(upstream, opts) {
+    const encoder = ndjsonEncoder({ ...opts, upstreamModel: upstream.model });
+    return { encoder, client: { keepalive: KEEPALIVE, error: (error) => encoder.failure(error) } };
+  },
+  number: numberLines,
 };
 
 /**

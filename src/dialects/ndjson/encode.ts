@@ -17,6 +17,16 @@ const chunk = (data: NdjsonChunk) => line({ type: 'chunk', data, metadata: {} })
  */
 export const KEEPALIVE = utf8.encode('\n');
 
+const text = new TextDecoder();
+
+/** Numbers the lines in `bytes` from `first`: each event gets its `seq` as its last field. */
+export function numberLines(bytes: Uint8Array, first: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let seq = first;
+  for (const l of text.decode(bytes).split('\n')) if (l) out.push(utf8.encode(`${l.slice(0, -1)},"seq":${seq++}}\n`));
+  return out;
+}
+
 export interface NdjsonEncoderOptions {
   jobId: string;
   callId: string;

@@ -1,5 +1,5 @@
 import type { PriceOf } from '../../core/completion';
-import { KEEPALIVE, SSE_HEADERS, encodeError } from '../../streaming/sse/encode';
+import { KEEPALIVE, SSE_HEADERS, encodeError, numberSseEvents } from '../../streaming/sse/encode';
 import { transcoder, nowSeconds } from '../../streaming/transcode';
 import type { ClientFraming, PumpOptions } from '../../streaming/pump/types';
 import type { ClientDialect, UpstreamStream } from '../types';
@@ -16,7 +16,14 @@ export const openAIChat: ClientDialect<ChatStreamOptions> = {
   open(upstream, opts) {
     return { mode: chatMode(upstream, opts), client: CHAT_FRAMING };
   },
+  encoding(upstream, opts) {
+    return { encoder: encoderFor(upstream.model, opts), client: CHAT_FRAMING };
+  },
+  number: numberSseEvents,
 };
+
+const encoderFor = (model: string, { includeUsage, cost }: ChatStreamOptions) =>
+  chatEncoder({ model, created: nowSeconds(), includeUsage, cost });
 
 export interface ChatStreamOptions {
   /** The client asked for the usage chunk (`stream_options.include_usage`). */
@@ -28,9 +35,8 @@ export interface ChatStreamOptions {
 /** The pump's own writes in chat's form: `: keepalive` comments, an OpenAI error object. */
 export const CHAT_FRAMING: ClientFraming = { keepalive: KEEPALIVE, error: (error) => encodeError({ error }) };
 
-function chatMode(upstream: UpstreamStream, { includeUsage, cost }: ChatStreamOptions): PumpOptions['mode'] {
+function chatMode(upstream: UpstreamStream, opts: ChatStreamOptions): PumpOptions['mode'] {
   if (upstream.format === 'openai-chat')
-    return includeUsage ? { relay: upstream.decoder() } : { transform: withoutUsageChunk() };
-  const encoder = chatEncoder({ model: upstream.model, created: nowSeconds(), includeUsage, cost });
-  return { transform: transcoder(upstream.decoder(), encoder) };
+    return opts.includeUsage ? { relay: upstream.decoder() } : { transform: withoutUsageChunk() };
+  return { transform: transcoder(upstream.decoder(), encoderFor(upstream.model, opts)) };
 }

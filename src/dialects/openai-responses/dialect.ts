@@ -1,4 +1,4 @@
-import { KEEPALIVE, SSE_HEADERS } from '../../streaming/sse/encode';
+import { KEEPALIVE, SSE_HEADERS, numberSseEvents } from '../../streaming/sse/encode';
 import { transcoder } from '../../streaming/transcode';
 import type { ClientDialect } from '../types';
 import { type ResponseIdentity, responsesEncoder } from './encode';
@@ -11,10 +11,13 @@ import { type ResponseIdentity, responsesEncoder } from './encode';
 export const openAIResponses: ClientDialect<ResponseIdentity> = {
   headers: SSE_HEADERS,
   open(upstream, identity) {
-    const encoder = responsesEncoder(identity);
-    return {
-      mode: { transform: transcoder(upstream.decoder(), encoder) },
-      client: { keepalive: KEEPALIVE, error: (error) => encoder.error(error) },
-    };
+    const { encoder, client } = this.encoding(upstream, identity);
+    return { mode: { transform: transcoder(upstream.decoder(), encoder) }, client };
   },
+  encoding(_upstream, identity) {
+    const encoder = responsesEncoder(identity);
+    return { encoder, client: { keepalive: KEEPALIVE, error: (error) => encoder.error(error) } };
+  },
+  // Each event's `id:` is its `sequence_number`: both count the stream's events from 0.
+  number: numberSseEvents,
 };

@@ -29,6 +29,18 @@ export interface ResponseIdentity {
   cost?: PriceOf;
 }
 
+/**
+ * A call's response identity: `resp_<stem>` and its items' ids from the call's own id, so a later
+ * request can refer back to them.
+ */
+export function responseIdentity(
+  callId: string,
+  r: { model: string; createdAt: number; echo: ResponseEcho },
+): Omit<ResponseIdentity, 'cost'> {
+  const stem = callId.replace(/^call_/, '');
+  return { id: `resp_${stem}`, stem, createdAt: r.createdAt, model: r.model, echo: r.echo };
+}
+
 /** The request settings every `response` object states (OpenAI's defaults where the client set none). */
 export interface ResponseEcho {
   instructions: string | null;

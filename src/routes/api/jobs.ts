@@ -2,12 +2,11 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AdmissionRequest } from '../../calls/admission';
-import type { OpenCall } from '../../calls/open';
-import { collectCall, modelAlias, priceOf, streamCall } from '../../calls/run';
+import { collectCall, modelAlias } from '../../calls/run';
+import { streamAnswer } from '../../resumable/start';
 import type { TokenUsage } from '../../core/completion';
 import type { Model } from '../../db/schema';
-import { ndjsonEvents, prefersNdjson } from '../../dialects/ndjson/dialect';
-import { openAIChat } from '../../dialects/openai-chat/dialect';
+import { prefersNdjson } from '../../dialects/ndjson/dialect';
 import { type AppEnv, callDeps } from '../../http/context';
 import { bearerAuth, callErrors, json, jsonBody, jobStreamResponse, teamErrors } from '../../http/openapi';
 import { createRouter } from '../../http/router';
@@ -38,27 +37,15 @@ export const jobsApi = createRouter();
 
 const tags = ['Jobs'];
 
-/** What the NDJSON metadata line names (the job, the call and the alias asked for), and the call's prices. */
-const callInfo = (call: OpenCall) => ({
-  jobId: call.admitted.job.id,
-  callId: call.admitted.callId,
-  model: call.admitted.model.alias,
-  cost: priceOf(call),
-});
-
 /**
  * A job call streamed in the form the request's Accept asks for: NDJSON events for
  * `application/x-ndjson`, otherwise OpenAI chunks as SSE, the usage chunk included.
  */
-function streamJobCall(c: Context<AppEnv>, admission: AdmissionRequest, finishesJob: boolean) {
-  const deps = callDeps(c);
-  if (prefersNdjson(c.req.header('accept')))
-    return streamCall(deps, admission, { finishesJob, dialect: ndjsonEvents, form: callInfo });
-  return streamCall(deps, admission, {
-    finishesJob,
-    dialect: openAIChat,
-    form: (call) => ({ includeUsage: true, cost: priceOf(call) }),
-  });
+function streamJobCall(c: Context<AppEnv>, admission: AdmissionRequest, finishesJob: boolean, resumable?: boolean) {
+  const spec = prefersNdjson(c.req.header('accept'))
+    ? ({ dialect: 'ndjson' } as const)
+    : ({ dialect: 'chat', includeUsage: true } as const);
+  return streamAnswer(callDeps(c), admission, { finishesJob, spec, resumable: resumable === true });
 }
 
 /** A call on a job created by the same request (create-and-call). */
@@ -137,7 +124,10 @@ jobsApi.openapi(
     request: { body: jsonBody(CreateAndCallBody) },
     responses: { 200: jobStreamResponse('The answer as a stream; `x-job-id` names the job'), ...callErrors },
   }),
-  async (c) => streamJobCall(c, withNewJob(c, c.req.valid('json')), true),
+  async (c) => {
+    const body = c.req.valid('json');
+    return streamJobCall(c, withNewJob(c, body), true, body.resumable);
+  },
 );
 
 jobsApi.openapi(
@@ -182,7 +172,8 @@ jobsApi.openapi(
   }),
   async (c) => {
     const { job_id } = c.req.valid('param');
-    return streamJobCall(c, onJob(c, job_id, c.req.valid('json')), false);
+    const body = c.req.valid('json');
+    return streamJobCall(c, onJob(c, job_id, body), false, body.resumable);
   },
 );
 

@@ -4,9 +4,9 @@
  * `create-and-call`.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { collectCall, priceOf, streamCall } from '../../calls/run';
+import { collectCall } from '../../calls/run';
+import { streamAnswer } from '../../resumable/start';
 import { costFields } from '../../dialects/cost';
-import { openAIChat } from '../../dialects/openai-chat/dialect';
 import { toChatUsage } from '../../dialects/openai-chat/usage';
 import { callDeps } from '../../http/context';
 import { bearerAuth, callErrors, jsonBody, sseResponse } from '../../http/openapi';
@@ -46,10 +46,10 @@ chatCompletions.openapi(
       newJob: { id: newId('job'), teamId: null, jobType: 'chat.completion', userId: body.user ?? null, metadata: null },
     };
     if (body.stream === true)
-      return streamCall(callDeps(c), admission, {
+      return streamAnswer(callDeps(c), admission, {
         finishesJob: true,
-        dialect: openAIChat,
-        form: (call) => ({ includeUsage: body.stream_options?.include_usage === true, cost: priceOf(call) }),
+        spec: { dialect: 'chat', includeUsage: body.stream_options?.include_usage === true },
+        resumable: body.resumable === true,
       });
 
     const { admitted, outcome, served, usage, price } = await collectCall(callDeps(c), admission, {

@@ -6,9 +6,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { roughPromptTokens } from '../../billing/tokens';
 import { countInputTokens } from '../../calls/count';
-import { collectCall, priceOf, streamCall } from '../../calls/run';
-import { anthropicMessages } from '../../dialects/anthropic/dialect';
-import { anthropicMessage } from '../../dialects/anthropic/encode';
+import { collectCall } from '../../calls/run';
+import { streamAnswer } from '../../resumable/start';
+import { anthropicMessage, fallbackMessageId } from '../../dialects/anthropic/encode';
 import {
   CountTokensRequest,
   MessagesRequest,
@@ -32,9 +32,6 @@ const forwarded = (all: Record<string, string>) => {
   for (const name of FORWARDED) if (all[name]) headers[name] = all[name];
   return headers;
 };
-
-/** The message's id when the upstream's is not one of Anthropic's: the call's, in Anthropic's form. */
-const messageId = (callId: string) => `msg_${callId.replace(/^call_/, '')}`;
 
 messagesApi.openapi(
   createRoute({
@@ -70,21 +67,19 @@ messagesApi.openapi(
     };
     c.header('request-id', c.var.requestId);
     if (body.stream === true)
-      return streamCall(callDeps(c), admission, {
+      return streamAnswer(callDeps(c), admission, {
         finishesJob: true,
-        dialect: anthropicMessages,
-        form: (call) => ({
-          model: body.model,
-          fallbackId: messageId(call.admitted.callId),
-          inputTokens: roughPromptTokens(params),
-          cost: priceOf(call),
-        }),
+        spec: { dialect: 'anthropic', model: body.model, inputTokens: roughPromptTokens(params) },
+        resumable: body.resumable === true,
       });
 
     const { admitted, outcome, usage, price } = await collectCall(callDeps(c), admission, { finishesJob: true });
     c.header('x-job-id', admitted.job.id);
     c.header('x-call-id', admitted.callId);
-    return c.json(anthropicMessage(outcome.completion, usage, body.model, messageId(admitted.callId), price), 200);
+    return c.json(
+      anthropicMessage(outcome.completion, usage, body.model, fallbackMessageId(admitted.callId), price),
+      200,
+    );
   },
 );
 

@@ -6,9 +6,9 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { earlierAnswers } from '../../calls/earlier-answers';
-import { collectCall, priceOf, streamCall } from '../../calls/run';
-import { openAIResponses } from '../../dialects/openai-responses/dialect';
-import { type ResponseIdentity, callOfItem, echoOf, responseOf } from '../../dialects/openai-responses/encode';
+import { collectCall } from '../../calls/run';
+import { callOfItem, echoOf, responseIdentity, responseOf } from '../../dialects/openai-responses/encode';
+import { streamAnswer } from '../../resumable/start';
 import {
   type Referenced,
   ResponsesRequest,
@@ -23,9 +23,6 @@ import type { Caller } from '../../auth/caller';
 import { newId } from '../../lib/crypto';
 
 export const responsesApi = createRouter();
-
-/** The stem of a call's response and item ids: `resp_<stem>`, `msg_<stem>`. */
-const stemOf = (callId: string) => callId.replace(/^call_/, '');
 
 /** What each `item_reference` in the input stands for, from the team's earlier calls. */
 async function resolveReferences(d1: D1Database, caller: Caller, body: ResponsesRequest) {
@@ -81,23 +78,18 @@ responsesApi.openapi(
         metadata: body.metadata ?? null,
       },
     };
-    const identity = (callId: string): ResponseIdentity => ({
-      id: `resp_${stemOf(callId)}`,
-      stem: stemOf(callId),
-      createdAt: Math.floor(Date.now() / 1000),
-      model: body.model,
-      echo: echoOf(body),
-    });
+    const form = { model: body.model, createdAt: Math.floor(Date.now() / 1000), echo: echoOf(body) };
     if (body.stream === true)
-      return streamCall(callDeps(c), admission, {
+      return streamAnswer(callDeps(c), admission, {
         finishesJob: true,
-        dialect: openAIResponses,
-        form: (call) => ({ ...identity(call.admitted.callId), cost: priceOf(call) }),
+        spec: { dialect: 'responses', ...form },
+        resumable: false,
       });
 
     const { admitted, outcome, usage, price } = await collectCall(callDeps(c), admission, { finishesJob: true });
     c.header('x-job-id', admitted.job.id);
     c.header('x-call-id', admitted.callId);
-    return c.json(responseOf({ ...identity(admitted.callId), cost: price }, outcome.completion, usage), 200);
+    const identity = { ...responseIdentity(admitted.callId, form), cost: price };
+    return c.json(responseOf(identity, outcome.completion, usage), 200);
   },
 );

@@ -1,0 +1,92 @@
+/**
+ * Resumable calls, by their id: attach to one's stream (again), or cancel it. A reader needs the
+ * call's team's key, or the stream token the call's start named (all a browser's EventSource can
+ * carry); the call's object checks which team it belongs to and the token.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Access } from '../../resumable/call-stream';
+import { attachStream, cancelStream } from '../../resumable/start';
+import { badRequest } from '../../errors';
+import type { AppEnv } from '../../http/context';
+import { bearerAuth, json, jobStreamResponse, teamErrors } from '../../http/openapi';
+import { createRouter } from '../../http/router';
+import { headersOf } from '../../calls/stream-spec';
+
+export const callsApi = createRouter();
+
+const tags = ['Resumable calls'];
+
+const CallParam = z.object({
+  call_id: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: 'call_id', in: 'path' } }),
+});
+
+/** Who is asking: the key's team (checked here, in D1), or a stream token (checked by the call's object). */
+async function accessOf(c: Context<AppEnv>): Promise<Access> {
+  const token = c.var.streamToken;
+  if (token) return { token };
+  const [principal] = await c.var.caller.batch(c.env.DB, []);
+  return { teamId: principal.teamId };
+}
+
+/** The event a reader has: `Last-Event-ID` (EventSource sends it by itself), else `?after=`; none: -1, from the start. */
+export function lastSeen(c: Context<AppEnv>): number {
+  const given = c.req.header('last-event-id') ?? c.req.query('after');
+  if (given === undefined || given === '') return -1;
+  if (!/^\d+$/.test(given.trim())) throw badRequest('Last-Event-ID (or after) must be an event number', 'after');
+  return Number(given);
+}
+
+callsApi.openapi(
+  createRoute({
+    method: 'get',
+    path: '/calls/{call_id}/stream',
+    tags,
+    summary:
+      "Attach to a resumable call's stream: the events after Last-Event-ID (or ?after=N), then the live ones until the call ends",
+    description:
+      "Authenticated by the key of the call's team, or by `?token=` (the stream token its start named in `x-sluice-stream-url`, for a browser's EventSource).",
+    security: [...bearerAuth, { streamToken: [] }],
+    request: {
+      params: CallParam,
+      query: z.object({ after: z.string().optional(), token: z.string().optional() }),
+    },
+    responses: {
+      200: jobStreamResponse("The call's events, in the dialect it was started in, each numbered"),
+      ...teamErrors,
+    },
+  }),
+  async (c) => {
+    const { call_id } = c.req.valid('param');
+    const after = lastSeen(c);
+    const { stream, dialect } = await attachStream(c.env.CALL_STREAMS, call_id, await accessOf(c), after);
+    return new Response(stream, { headers: { ...headersOf(dialect), 'x-call-id': call_id } });
+  },
+);
+
+callsApi.openapi(
+  createRoute({
+    method: 'post',
+    path: '/calls/{call_id}/cancel',
+    tags,
+    summary: 'Cancel a resumable call: its upstream is closed at once; what it produced is recorded and charged',
+    security: bearerAuth,
+    request: { params: CallParam },
+    responses: {
+      200: json(
+        z.object({ call_id: z.string(), status: z.string().nullable() }).openapi('CancelledCall'),
+        'The call, ended; its status as recorded (client_aborted when cancelled mid-answer)',
+      ),
+      ...teamErrors,
+    },
+  }),
+  async (c) => {
+    const { call_id } = c.req.valid('param');
+    const status = await cancelStream(c.env.CALL_STREAMS, call_id, await accessOf(c));
+    return c.json({ call_id, status }, 200);
+  },
+);
