@@ -32,8 +32,8 @@ export type StreamSpec =
   | { dialect: 'ndjson' }
   /** Anthropic Messages events, naming the model as the client did; `inputTokens` until the upstream counts them. */
   | { dialect: 'anthropic'; model: string; inputTokens: number }
-  /** Responses events, the response created at `createdAt` (Unix seconds), repeating `echo`. */
-  | { dialect: 'responses'; model: string; createdAt: number; echo: ResponseEcho };
+  /** Responses events, the response created at `createdAt` (Unix seconds), repeating `echo`; `background`: retrievable by id. */
+  | { dialect: 'responses'; model: string; createdAt: number; echo: ResponseEcho; background?: boolean };
 
 /** A dialect with one call's options bound: everything a pump, or a resumable call's object, needs. */
 export interface CallDialect {

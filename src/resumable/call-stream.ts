@@ -16,6 +16,7 @@ import { openCall, type OpenCall } from '../calls/open';
 import { pumpOptions, upstreamOf } from '../calls/run';
 import { type CallDialect, type StreamSpec, dialectOf } from '../calls/stream-spec';
 import { configOf } from '../config';
+import type { Completion, TokenUsage } from '../core/completion';
 import type { StreamEvent } from '../core/stream-events';
 import type { Env } from '../env';
 import { ApiError, type ErrorBody } from '../errors';
@@ -25,7 +26,7 @@ import { CompletionAccumulator } from '../streaming/accumulate';
 import { startPump } from '../streaming/pump/start';
 import type { ClientFraming, PumpOutcome, Transcoder } from '../streaming/pump/types';
 import { transcoder } from '../streaming/transcode';
-import { EventLog } from './log';
+import { type CallState, EventLog } from './log';
 
 /** What the Worker hands the object to start a call: JSON all through. */
 export interface StartRequest {
@@ -44,7 +45,19 @@ export interface Refusal {
 }
 
 export type Started =
-  { stream: ReadableStream<Uint8Array>; jobId: string; token: string; tokenExpiresAt: number } | { refusal: Refusal };
+  | { stream: ReadableStream<Uint8Array> | null; jobId: string; token: string; tokenExpiresAt: number }
+  | { refusal: Refusal };
+
+/** A call's state and its answer so far, for a reader that asks instead of streaming. */
+export interface Snapshot extends Pick<BooksFacts, 'admitted' | 'served'> {
+  spec: StreamSpec;
+  completion: Completion;
+  state: CallState;
+  status: string | null;
+  endedAt: number | null;
+  usage: TokenUsage | null;
+  error: ErrorBody['error'] | null;
+}
 
 /** Who asks to read or cancel: a team (its key, checked by the Worker) or a stream token. */
 export type Access = { teamId: string } | { token: string };
@@ -97,8 +110,11 @@ export class CallStream extends DurableObject<Env> {
     return configOf(this.env);
   }
 
-  /** Admits the call, opens its upstream and starts reading it; the caller is its first reader. */
-  async start(req: StartRequest): Promise<Started> {
+  /**
+   * Admits the call, opens its upstream and starts reading it. The caller is its first reader,
+   * unless it runs in the background (`attach` false: a Responses background request).
+   */
+  async start(req: StartRequest, attach = true): Promise<Started> {
     if (this.log.call()) return { refusal: refusalOf(new ApiError(409, 'conflict_error', 'conflict', 'Call exists')) };
     const cancel = new AbortController();
     const deps = {
@@ -140,7 +156,30 @@ export class CallStream extends DurableObject<Env> {
     });
     await this.ctx.storage.setAlarm(Date.now() + WATCH_MS);
     this.run(call, dialectOf(req.spec, call), cancel);
-    return { stream: this.attachReader(-1), jobId: admitted.job.id, token, tokenExpiresAt };
+    const stream = attach ? this.attachReader(-1) : null;
+    return { stream, jobId: admitted.job.id, token, tokenExpiresAt };
+  }
+
+  /** Where the call stands and the answer so far (for `GET /v1/responses/{id}`). */
+  async snapshot(access: Access): Promise<Snapshot | { refusal: Refusal }> {
+    const refusal = await this.refuse(access);
+    if (refusal) return { refusal };
+    await this.recoverIfRestarted();
+    const call = this.log.call()!;
+    const books = new CompletionAccumulator();
+    for (const batch of this.log.answer()) for (const e of batch) books.add(e);
+    const facts = JSON.parse(call.books) as BooksFacts;
+    return {
+      spec: JSON.parse(call.spec) as StreamSpec,
+      admitted: facts.admitted,
+      served: facts.served,
+      completion: books.result(),
+      state: call.state,
+      status: call.status,
+      endedAt: call.endedAt,
+      usage: call.usage === null ? null : (JSON.parse(call.usage) as TokenUsage),
+      error: call.error === null ? null : (JSON.parse(call.error) as ErrorBody['error']),
+    };
   }
 
   /** The events after `after`, then the live ones until the call ends. */
@@ -264,9 +303,9 @@ export class CallStream extends DurableObject<Env> {
 
   /** The books, once; then the call is over for every reader, and its events kept until RESUME_TTL. */
   private async settle(facts: BooksFacts, outcome: PumpOutcome) {
-    await writeBooks(this.env.DB, { ...facts, stream: true, outcome });
+    const usage = await writeBooks(this.env.DB, { ...facts, stream: true, outcome });
     const now = Date.now();
-    this.log.end(outcome.status, now);
+    this.log.end({ status: outcome.status, at: now, usage, error: outcome.error });
     this.live = null;
     this.stopHeartbeat();
     for (const r of this.readers) void r.writer.close().catch(() => {});

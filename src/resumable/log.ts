@@ -5,6 +5,7 @@
  * folds into the answer for the books, and replays into a fresh encoder so that its last event
  * follows on from the stored ones).
  */
+import type { TokenUsage } from '../core/completion';
 import type { StreamEvent } from '../core/stream-events';
 
 /** Where a resumable call stands. */
@@ -27,6 +28,10 @@ export interface CallRecord {
   endedAt: number | null;
   /** The call's status once it ended (`success`, `error`, `client_aborted`). */
   status: string | null;
+  /** The usage its books recorded, once it ended (JSON). */
+  usage: string | null;
+  /** The failure it ended with, if any (JSON). */
+  error: string | null;
 }
 
 const SCHEMA = `
@@ -43,7 +48,9 @@ CREATE TABLE IF NOT EXISTS call (
   started_at INTEGER NOT NULL,
   ttft_ms INTEGER,
   ended_at INTEGER,
-  status TEXT
+  status TEXT,
+  usage TEXT,
+  error TEXT
 );
 CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS answer (n INTEGER PRIMARY KEY AUTOINCREMENT, events TEXT NOT NULL);
@@ -77,10 +84,12 @@ export class EventLog {
       ttftMs: row.ttft_ms as number | null,
       endedAt: row.ended_at as number | null,
       status: row.status as string | null,
+      usage: row.usage as string | null,
+      error: row.error as string | null,
     };
   }
 
-  begin(r: Omit<CallRecord, 'state' | 'ttftMs' | 'endedAt' | 'status'>): void {
+  begin(r: Omit<CallRecord, 'state' | 'ttftMs' | 'endedAt' | 'status' | 'usage' | 'error'>): void {
     this.sql.exec(
       `INSERT INTO call (only, call_id, team_id, job_id, state, spec, books, token_hash, token_expires_at, started_at)
        VALUES (1, ?, ?, ?, 'streaming', ?, ?, ?, ?, ?)`,
@@ -125,7 +134,13 @@ export class EventLog {
     this.sql.exec('UPDATE call SET ttft_ms = ? WHERE ttft_ms IS NULL', ttftMs);
   }
 
-  end(status: string, at: number): void {
-    this.sql.exec("UPDATE call SET state = 'ended', status = ?, ended_at = ?", status, at);
+  end(end: { status: string; at: number; usage: TokenUsage; error: unknown }): void {
+    this.sql.exec(
+      "UPDATE call SET state = 'ended', status = ?, ended_at = ?, usage = ?, error = ?",
+      end.status,
+      end.at,
+      JSON.stringify(end.usage),
+      end.error === null ? null : JSON.stringify(end.error),
+    );
   }
 }

@@ -7,7 +7,9 @@ import type { AdmissionRequest } from '../calls/admission';
 import { type CallDeps, streamCall } from '../calls/run';
 import { type StreamSpec, headersOf } from '../calls/stream-spec';
 import type { Env } from '../env';
-import { ApiError } from '../errors';
+import type { Context } from 'hono';
+import { ApiError, badRequest } from '../errors';
+import type { AppEnv } from '../http/context';
 import { newId } from '../lib/crypto';
 import type { Access, Refusal } from './call-stream';
 
@@ -38,6 +40,23 @@ const objectOf = (ns: Env['CALL_STREAMS'], callId: string) => ns.get(ns.idFromNa
 export const streamUrl = (callId: string, token: string) =>
   `/api/calls/${encodeURIComponent(callId)}/stream?token=${encodeURIComponent(token)}`;
 
+/** Starts a resumable call in its own object; `attach`: the caller reads it from the first event. */
+async function start(deps: StreamDeps, admission: AdmissionRequest, req: StreamRequest, attach: boolean) {
+  const callId = newId('call');
+  const { caller, ...rest } = admission;
+  const started = await objectOf(deps.callStreams, callId).start(
+    { keyHash: caller.keyHash, admission: { ...rest, callId }, finishesJob: req.finishesJob, spec: req.spec },
+    attach,
+  );
+  if ('refusal' in started) throw thrown(started.refusal);
+  return { callId, ...started };
+}
+
+/** Starts a resumable call nobody reads yet (a Responses background request); resolves once it is admitted. */
+export async function startInBackground(deps: StreamDeps, admission: AdmissionRequest, req: StreamRequest) {
+  return start(deps, admission, req, false);
+}
+
 /** Streams one call's answer: in the request's own pump, or, when resumable, from the call's object. */
 export async function streamAnswer(
   deps: StreamDeps,
@@ -45,15 +64,8 @@ export async function streamAnswer(
   req: StreamRequest,
 ): Promise<Response> {
   if (!req.resumable) return streamCall(deps, admission, req);
-  const callId = newId('call');
-  const { caller, ...rest } = admission;
-  const started = await objectOf(deps.callStreams, callId).start({
-    keyHash: caller.keyHash,
-    admission: { ...rest, callId },
-    finishesJob: req.finishesJob,
-    spec: req.spec,
-  });
-  if ('refusal' in started) throw thrown(started.refusal);
+  const started = await start(deps, admission, req, true);
+  const { callId } = started;
   return new Response(started.stream, {
     headers: {
       ...headersOf(req.spec.dialect),
@@ -71,6 +83,32 @@ export async function attachStream(ns: Env['CALL_STREAMS'], callId: string, acce
   const attached = await objectOf(ns, callId).attach(access, after);
   if ('refusal' in attached) throw thrown(attached.refusal);
   return attached;
+}
+
+/** Where a resumable call stands, and its answer so far. */
+export async function callSnapshot(ns: Env['CALL_STREAMS'], callId: string, access: Access) {
+  const snapshot = await objectOf(ns, callId).snapshot(access);
+  if ('refusal' in snapshot) throw thrown(snapshot.refusal);
+  return snapshot;
+}
+
+/** Who is asking: the key's team (checked in D1 here), or a stream token (checked by the call's object). */
+export async function accessOf(c: Context<AppEnv>): Promise<Access> {
+  const token = c.var.streamToken;
+  if (token) return { token };
+  const [principal] = await c.var.caller.batch(c.env.DB, []);
+  return { teamId: principal.teamId };
+}
+
+/**
+ * The last event a reader has: `Last-Event-ID` (EventSource sends it by itself), else the
+ * query's `after` (or the name a dialect gives it, Responses' `starting_after`); none: -1.
+ */
+export function lastSeen(c: Context<AppEnv>, param = 'after'): number {
+  const given = c.req.header('last-event-id') ?? c.req.query(param);
+  if (given === undefined || given === '') return -1;
+  if (!/^\d+$/.test(given.trim())) throw badRequest(`Last-Event-ID (or ${param}) must be an event number`, param);
+  return Number(given);
 }
 
 /** Cancels a resumable call; resolves with its final status once its books are written. */

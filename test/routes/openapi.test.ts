@@ -175,6 +175,13 @@ describe('documented response schemas match live answers', () => {
     await call('post', '/v1/messages', '/v1/messages', key, { model: 'mock', max_tokens: 50, messages });
     await call('post', '/v1/messages/count_tokens', '/v1/messages/count_tokens', key, { model: 'mock', messages });
     await call('post', '/v1/responses', '/v1/responses', key, { model: 'mock', input: 'hi' });
+    const background = await api('POST', '/v1/responses', {
+      key,
+      body: { model: 'mock', input: 'hi', background: true },
+    });
+    const responseId = ((await background.json()) as { id: string }).id;
+    await call('get', '/v1/responses/{response_id}', `/v1/responses/${responseId}`, key);
+    await call('post', '/v1/responses/{response_id}/cancel', `/v1/responses/${responseId}/cancel`, key);
     const createRes = await api('POST', '/api/jobs/create', { key, body: { team_id: team, job_type: 't' } });
     const jobId = ((await createRes.clone().json()) as { job_id: string }).job_id;
     await check('post', '/api/jobs/create', createRes);

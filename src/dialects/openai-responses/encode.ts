@@ -27,6 +27,8 @@ export interface ResponseIdentity {
   echo: ResponseEcho;
   /** Prices the final usage (`cost_usd`, `credits` in it). */
   cost?: PriceOf;
+  /** Run in the background (a resumable call): retrievable and cancellable by its id. */
+  background?: boolean;
 }
 
 /**
@@ -35,10 +37,16 @@ export interface ResponseIdentity {
  */
 export function responseIdentity(
   callId: string,
-  r: { model: string; createdAt: number; echo: ResponseEcho },
+  r: { model: string; createdAt: number; echo: ResponseEcho; background?: boolean },
 ): Omit<ResponseIdentity, 'cost'> {
   const stem = callId.replace(/^call_/, '');
-  return { id: `resp_${stem}`, stem, createdAt: r.createdAt, model: r.model, echo: r.echo };
+  return { id: `resp_${stem}`, stem, createdAt: r.createdAt, model: r.model, echo: r.echo, background: r.background };
+}
+
+/** The call a response id of Sluice's names (`resp_<stem>`), or null when it is not one of Sluice's. */
+export function callOfResponse(responseId: string): string | null {
+  const m = /^resp_([A-Za-z0-9]+)$/.exec(responseId);
+  return m ? `call_${m[1]}` : null;
 }
 
 /** The request settings every `response` object states (OpenAI's defaults where the client set none). */
@@ -131,11 +139,11 @@ interface ResponseState {
 function responseObject(r: ResponseIdentity, state: ResponseState) {
   return {
     id: r.id,
-    object: 'response',
+    object: 'response' as const,
     created_at: r.createdAt,
     status: state.status,
     completed_at: state.completed_at ?? null,
-    background: false,
+    background: r.background ?? false,
     error: state.error ?? null,
     incomplete_details: state.incomplete_details ?? null,
     ...r.echo,
@@ -144,7 +152,7 @@ function responseObject(r: ResponseIdentity, state: ResponseState) {
     previous_response_id: null,
     reasoning: { effort: null, summary: null },
     service_tier: 'default',
-    store: false,
+    store: r.background ?? false,
     truncation: 'disabled',
     usage: state.usage,
     user: null,
@@ -153,8 +161,18 @@ function responseObject(r: ResponseIdentity, state: ResponseState) {
 
 /** A whole answer as a `response` object (non-streaming calls). */
 export function responseOf(r: ResponseIdentity, completion: Completion, usage: TokenUsage) {
+  return responseObject(r, {
+    ...ending(completion.finishReason),
+    output: outputOf(r, completion, 'completed'),
+    usage: responsesUsage(usage, r.cost),
+    completed_at: Math.floor(Date.now() / 1000),
+  });
+}
+
+/** The output items an answer (whole or so far) spells out. */
+function outputOf(r: ResponseIdentity, completion: Completion, status: Status) {
   const output: object[] = [];
-  if (completion.content) output.push(messageItem(messageId(r.stem, 0), completion.content, 'completed'));
+  if (completion.content) output.push(messageItem(messageId(r.stem, 0), completion.content, status));
   completion.toolCalls.forEach((call, n) =>
     output.push(
       functionCallItem(
@@ -162,15 +180,35 @@ export function responseOf(r: ResponseIdentity, completion: Completion, usage: T
         call.id || `call_${r.stem}_${n}`,
         call.function.name,
         call.function.arguments,
-        'completed',
+        status,
       ),
     ),
   );
+  return output;
+}
+
+/** Where a background response stands, as `GET /v1/responses/{id}` reports it. */
+export type BackgroundState =
+  | { status: 'in_progress' }
+  | { status: 'ended'; usage: TokenUsage; completedAt: number }
+  | { status: 'cancelled' | 'failed'; usage: TokenUsage; error: StreamError | null };
+
+/** A background response's `response` object: the answer so far, or whole, and how it ended. */
+export function backgroundResponse(r: ResponseIdentity, completion: Completion, state: BackgroundState) {
+  if (state.status === 'in_progress')
+    return responseObject(r, { status: 'in_progress', output: outputOf(r, completion, 'in_progress'), usage: null });
+  if (state.status === 'ended')
+    return responseObject(r, {
+      ...ending(completion.finishReason),
+      output: outputOf(r, completion, 'completed'),
+      usage: responsesUsage(state.usage, r.cost),
+      completed_at: Math.floor(state.completedAt / 1000),
+    });
   return responseObject(r, {
-    ...ending(completion.finishReason),
-    output,
-    usage: responsesUsage(usage, r.cost),
-    completed_at: Math.floor(Date.now() / 1000),
+    status: state.status,
+    output: outputOf(r, completion, 'incomplete'),
+    usage: responsesUsage(state.usage, r.cost),
+    error: state.status === 'failed' ? { code: 'server_error', message: state.error?.message ?? 'failed' } : null,
   });
 }
 

@@ -7,7 +7,7 @@
  * the call's row keeps that answer, so such references are resolved from the team's own calls.
  *
  * Unknown fields are accepted and ignored (the SDKs add them release by release); what cannot be
- * served (images, files, OpenAI's hosted tools, background runs) is refused with a 400 naming
+ * served (images, files, OpenAI's hosted tools) is refused with a 400 naming
  * the field.
  */
 import { z } from '@hono/zod-openapi';
@@ -84,9 +84,12 @@ export function refuseStateful(body: ResponsesRequest & { conversation?: unknown
     throw badRequest(`${stateless} (previous_response_id is not supported)`, 'previous_response_id');
   if (body.conversation !== undefined && body.conversation !== null)
     throw badRequest(`${stateless} (conversation is not supported)`, 'conversation');
-  if (body.store === true)
-    throw badRequest(`${stateless}; responses are not stored (omit store or set it to false)`, 'store');
-  if (body.background === true) throw badRequest('Background responses are not supported', 'background');
+  // A background response is kept (its events, for RESUME_TTL), so it may say so; others are not.
+  if (body.store === true && body.background !== true)
+    throw badRequest(
+      `${stateless}; only background responses are stored (omit store, set it to false, or set background)`,
+      'store',
+    );
 }
 
 /** The ids of the answers the input refers to rather than repeats (`item_reference` items). */

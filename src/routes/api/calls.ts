@@ -4,11 +4,7 @@
  * carry); the call's object checks which team it belongs to and the token.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { Access } from '../../resumable/call-stream';
-import { attachStream, cancelStream } from '../../resumable/start';
-import { badRequest } from '../../errors';
-import type { AppEnv } from '../../http/context';
+import { accessOf, attachStream, cancelStream, lastSeen } from '../../resumable/start';
 import { bearerAuth, json, jobStreamResponse, teamErrors } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 import { headersOf } from '../../calls/stream-spec';
@@ -24,22 +20,6 @@ const CallParam = z.object({
     .max(128)
     .openapi({ param: { name: 'call_id', in: 'path' } }),
 });
-
-/** Who is asking: the key's team (checked here, in D1), or a stream token (checked by the call's object). */
-async function accessOf(c: Context<AppEnv>): Promise<Access> {
-  const token = c.var.streamToken;
-  if (token) return { token };
-  const [principal] = await c.var.caller.batch(c.env.DB, []);
-  return { teamId: principal.teamId };
-}
-
-/** The event a reader has: `Last-Event-ID` (EventSource sends it by itself), else `?after=`; none: -1, from the start. */
-export function lastSeen(c: Context<AppEnv>): number {
-  const given = c.req.header('last-event-id') ?? c.req.query('after');
-  if (given === undefined || given === '') return -1;
-  if (!/^\d+$/.test(given.trim())) throw badRequest('Last-Event-ID (or after) must be an event number', 'after');
-  return Number(given);
-}
 
 callsApi.openapi(
   createRoute({
