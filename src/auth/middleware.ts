@@ -17,10 +17,11 @@ declare module 'hono' {
 }
 
 /**
- * The routes a stream token may open instead of a key: reading one call's stream. A browser's
- * EventSource cannot send headers, so it carries the token the call's start named, in the URL.
+ * The routes a stream token may open instead of a key: reading one call's stream, over SSE or a
+ * WebSocket (where it can only resume that call). A browser's EventSource and WebSocket cannot
+ * send headers, so they carry the token the call's start named, in the URL.
  */
-const TOKEN_ROUTE = /^\/api\/calls\/[^/]+\/stream$/;
+const TOKEN_ROUTE = /^\/api\/(calls\/[^/]+\/stream|ws)$/;
 
 /**
  * The team surfaces (`/api/*`, `/v1/*`): every request carries a virtual key, as

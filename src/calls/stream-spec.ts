@@ -8,6 +8,7 @@ import type { PriceOf } from '../core/completion';
 import { callCost } from '../billing/pricing';
 import { anthropicMessages } from '../dialects/anthropic/dialect';
 import { fallbackMessageId } from '../dialects/anthropic/encode';
+import type { BufferConfig } from '../dialects/ndjson/coalesce';
 import { NDJSON_HEADERS, ndjsonEvents } from '../dialects/ndjson/dialect';
 import { openAIChat } from '../dialects/openai-chat/dialect';
 import { openAIResponses } from '../dialects/openai-responses/dialect';
@@ -28,8 +29,8 @@ export interface FormedCall {
 export type StreamSpec =
   /** OpenAI chat chunks; the usage chunk only if the client asked for it. */
   | { dialect: 'chat'; includeUsage: boolean }
-  /** Sluice's NDJSON events. */
-  | { dialect: 'ndjson' }
+  /** Sluice's NDJSON events, their text coalesced by `buffer` when given. */
+  | { dialect: 'ndjson'; buffer?: BufferConfig }
   /** Anthropic Messages events, naming the model as the client did; `inputTokens` until the upstream counts them. */
   | { dialect: 'anthropic'; model: string; inputTokens: number }
   /** Responses events, the response created at `createdAt` (Unix seconds), repeating `echo`; `background`: retrievable by id. */
@@ -67,7 +68,7 @@ export function dialectOf(spec: StreamSpec, call: FormedCall): CallDialect {
     case 'chat':
       return bind(openAIChat, { includeUsage: spec.includeUsage, cost });
     case 'ndjson':
-      return bind(ndjsonEvents, { jobId: job.id, callId, model: model.alias, cost });
+      return bind(ndjsonEvents, { jobId: job.id, callId, model: model.alias, cost, buffer: spec.buffer });
     case 'anthropic':
       return bind(anthropicMessages, {
         model: spec.model,

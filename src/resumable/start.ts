@@ -41,7 +41,12 @@ export const streamUrl = (callId: string, token: string) =>
   `/api/calls/${encodeURIComponent(callId)}/stream?token=${encodeURIComponent(token)}`;
 
 /** Starts a resumable call in its own object; `attach`: the caller reads it from the first event. */
-async function start(deps: StreamDeps, admission: AdmissionRequest, req: StreamRequest, attach: boolean) {
+export async function startResumable(
+  deps: StreamDeps,
+  admission: AdmissionRequest,
+  req: StreamRequest,
+  attach: boolean,
+) {
   const callId = newId('call');
   const { caller, ...rest } = admission;
   const started = await objectOf(deps.callStreams, callId).start(
@@ -54,7 +59,7 @@ async function start(deps: StreamDeps, admission: AdmissionRequest, req: StreamR
 
 /** Starts a resumable call nobody reads yet (a Responses background request); resolves once it is admitted. */
 export async function startInBackground(deps: StreamDeps, admission: AdmissionRequest, req: StreamRequest) {
-  return start(deps, admission, req, false);
+  return startResumable(deps, admission, req, false);
 }
 
 /** Streams one call's answer: in the request's own pump, or, when resumable, from the call's object. */
@@ -64,7 +69,7 @@ export async function streamAnswer(
   req: StreamRequest,
 ): Promise<Response> {
   if (!req.resumable) return streamCall(deps, admission, req);
-  const started = await start(deps, admission, req, true);
+  const started = await startResumable(deps, admission, req, true);
   const { callId } = started;
   return new Response(started.stream, {
     headers: {

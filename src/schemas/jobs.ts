@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { Resumable } from './streams';
+import { BufferConfigSchema, Resumable } from './streams';
 import { ChatParamsShape } from '../core/chat-params';
 
 const Id = z.string().min(1).max(128);
@@ -25,7 +25,9 @@ export const CreateJobResponse = z
   .object({ job_id: z.string(), status: z.literal('pending'), created_at: z.string() })
   .openapi('CreateJobResponse');
 
-export const CallBody = z.object({ ...ChatParamsShape, resumable: Resumable }).openapi('LlmCallRequest');
+export const CallBody = z
+  .object({ ...ChatParamsShape, resumable: Resumable, buffer_config: BufferConfigSchema })
+  .openapi('LlmCallRequest');
 
 export const CreateAndCallBody = z
   .object({
@@ -35,6 +37,7 @@ export const CreateAndCallBody = z
     metadata: Metadata.optional(),
     ...ChatParamsShape,
     resumable: Resumable,
+    buffer_config: BufferConfigSchema,
   })
   .openapi('CreateAndCallRequest');
 

@@ -2,6 +2,7 @@ import type { FinishReason, PriceOf, StreamError, TokenUsage } from '../../core/
 import type { ErrorBody } from '../../errors';
 import type { Encoder } from '../../streaming/codec';
 import { costFields } from '../cost';
+import { type BufferConfig, tokenBuffer } from './coalesce';
 import type { NdjsonChunk, NdjsonEvent, NdjsonUsage } from './events';
 
 const utf8 = new TextEncoder();
@@ -36,6 +37,8 @@ export interface NdjsonEncoderOptions {
   upstreamModel: string;
   /** When given, the `done` line's usage carries `cost_usd` and `credits` as it returns them. */
   cost?: PriceOf;
+  /** When given, text is coalesced into fewer `token` lines by these rules (coalesce.ts). */
+  buffer?: BufferConfig;
 }
 
 /** The usage as the `done` line reports it: the token classes apart, and the price when known. */
@@ -66,6 +69,10 @@ export function ndjsonEncoder(opts: NdjsonEncoderOptions): NdjsonEncoder {
   let opened = false;
   let reason: FinishReason | null = null;
   let usage: TokenUsage | null = null;
+  const buffer = opts.buffer ? tokenBuffer(opts.buffer) : null;
+  const token = (text: string | null) => (text ? line({ type: 'token', data: text, metadata: {} }) : '');
+  /** Held text goes out before anything else is written. */
+  const held = () => (buffer ? token(buffer.drain()) : '');
 
   /** The metadata line the first time this stream writes anything, then nothing. */
   const opening = (): string => {
@@ -78,7 +85,7 @@ export function ndjsonEncoder(opts: NdjsonEncoderOptions): NdjsonEncoder {
     });
   };
   const errorLine = (message: string, type: string, code: string | null) =>
-    utf8.encode(opening() + line({ type: 'error', data: message, metadata: { type, code } }));
+    utf8.encode(opening() + held() + line({ type: 'error', data: message, metadata: { type, code } }));
 
   return {
     encode(events) {
@@ -86,16 +93,16 @@ export function ndjsonEncoder(opts: NdjsonEncoderOptions): NdjsonEncoder {
       for (const e of events) {
         switch (e.type) {
           case 'text':
-            out += line({ type: 'token', data: e.text, metadata: {} });
+            out += buffer ? token(buffer.push(e.text)) : token(e.text);
             break;
           case 'reasoning':
-            out += chunk({ reasoning: e.text });
+            out += held() + chunk({ reasoning: e.text });
             break;
           case 'tool_call':
-            out += chunk({ tool_call: { index: e.index, id: e.id, name: e.name } });
+            out += held() + chunk({ tool_call: { index: e.index, id: e.id, name: e.name } });
             break;
           case 'tool_args':
-            out += chunk({ tool_args: { index: e.index, args: e.args } });
+            out += held() + chunk({ tool_args: { index: e.index, args: e.args } });
             break;
           case 'finish':
             reason = e.reason;
@@ -105,7 +112,7 @@ export function ndjsonEncoder(opts: NdjsonEncoderOptions): NdjsonEncoder {
             break;
           case 'done': {
             const reported = usage && ndjsonUsage(usage, opts.cost);
-            out += line({ type: 'done', data: '', metadata: { finish_reason: reason, usage: reported } });
+            out += held() + line({ type: 'done', data: '', metadata: { finish_reason: reason, usage: reported } });
             break;
           }
           case 'start': // the metadata line has said who answers

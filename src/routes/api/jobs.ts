@@ -6,6 +6,8 @@ import { collectCall, modelAlias } from '../../calls/run';
 import { streamAnswer } from '../../resumable/start';
 import type { TokenUsage } from '../../core/completion';
 import type { Model } from '../../db/schema';
+import type { StreamSpec } from '../../calls/stream-spec';
+import type { BufferConfig } from '../../dialects/ndjson/coalesce';
 import { prefersNdjson } from '../../dialects/ndjson/dialect';
 import { type AppEnv, callDeps } from '../../http/context';
 import { bearerAuth, callErrors, json, jsonBody, jobStreamResponse, teamErrors } from '../../http/openapi';
@@ -30,7 +32,7 @@ import {
   JobResponse,
   LlmCallResponse,
 } from '../../schemas/jobs';
-import { notFound } from '../../errors';
+import { badRequest, notFound } from '../../errors';
 import type { PumpOutcome } from '../../streaming/pump/types';
 
 export const jobsApi = createRouter();
@@ -41,11 +43,19 @@ const tags = ['Jobs'];
  * A job call streamed in the form the request's Accept asks for: NDJSON events for
  * `application/x-ndjson`, otherwise OpenAI chunks as SSE, the usage chunk included.
  */
-function streamJobCall(c: Context<AppEnv>, admission: AdmissionRequest, finishesJob: boolean, resumable?: boolean) {
-  const spec = prefersNdjson(c.req.header('accept'))
-    ? ({ dialect: 'ndjson' } as const)
-    : ({ dialect: 'chat', includeUsage: true } as const);
-  return streamAnswer(callDeps(c), admission, { finishesJob, spec, resumable: resumable === true });
+function streamJobCall(
+  c: Context<AppEnv>,
+  admission: AdmissionRequest,
+  finishesJob: boolean,
+  body: { resumable?: boolean; buffer_config?: BufferConfig },
+) {
+  const ndjson = prefersNdjson(c.req.header('accept'));
+  if (body.buffer_config && !ndjson)
+    throw badRequest('buffer_config applies to NDJSON streams: send Accept: application/x-ndjson', 'buffer_config');
+  const spec: StreamSpec = ndjson
+    ? { dialect: 'ndjson', buffer: body.buffer_config }
+    : { dialect: 'chat', includeUsage: true };
+  return streamAnswer(callDeps(c), admission, { finishesJob, spec, resumable: body.resumable === true });
 }
 
 /** A call on a job created by the same request (create-and-call). */
@@ -126,7 +136,7 @@ jobsApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    return streamJobCall(c, withNewJob(c, body), true, body.resumable);
+    return streamJobCall(c, withNewJob(c, body), true, body);
   },
 );
 
@@ -173,7 +183,7 @@ jobsApi.openapi(
   async (c) => {
     const { job_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    return streamJobCall(c, onJob(c, job_id, body), false, body.resumable);
+    return streamJobCall(c, onJob(c, job_id, body), false, body);
   },
 );
 
