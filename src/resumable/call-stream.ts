@@ -62,7 +62,9 @@ export interface Snapshot extends Pick<BooksFacts, 'admitted' | 'served'> {
 /** Who asks to read or cancel: a team (its key, checked by the Worker) or a stream token. */
 export type Access = { teamId: string } | { token: string };
 
-export type Attached = { stream: ReadableStream<Uint8Array>; dialect: StreamSpec['dialect'] } | { refusal: Refusal };
+/** A reader's stream; null when the call has ended and nothing follows the reader's last event. */
+export type Attached =
+  { stream: ReadableStream<Uint8Array> | null; dialect: StreamSpec['dialect']; jobId: string } | { refusal: Refusal };
 
 /** What the books need besides the outcome, kept as JSON so a restarted object can write them. */
 type BooksFacts = Pick<FinishedCall, 'admitted' | 'params' | 'finishesJob' | 'served' | 'attempts'>;
@@ -76,6 +78,15 @@ const MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** While a call streams, its alarm looks in this often, to notice a restart nobody else would. */
 const WATCH_MS = 30_000;
+
+/**
+ * Events are written this long after the first one not yet stored, or at once when this many
+ * wait: each write holds back what the object sends until it is durable, and costs a commit, so
+ * one every so often costs a stream far less than one per event. A restart loses at most the
+ * events not yet written; readers may have had up to MAX_UNFLUSHED of them.
+ */
+const FLUSH_MS = 100;
+const MAX_UNFLUSHED = 64;
 
 interface Reader {
   writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -98,6 +109,9 @@ export class CallStream extends DurableObject<Env> {
   private live: Live | null = null;
   private readonly readers = new Set<Reader>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether the alarm that notices a restart is set for this stream. */
+  private watched = false;
   /** A recovery under way (a restart found), so two requests do not both end the stream. */
   private recovering: Promise<void> | null = null;
 
@@ -154,7 +168,6 @@ export class CallStream extends DurableObject<Env> {
       tokenExpiresAt,
       startedAt: call.startedAt,
     });
-    await this.ctx.storage.setAlarm(Date.now() + WATCH_MS);
     this.run(call, dialectOf(req.spec, call), cancel);
     const stream = attach ? this.attachReader(-1) : null;
     return { stream, jobId: admitted.job.id, token, tokenExpiresAt };
@@ -188,7 +201,8 @@ export class CallStream extends DurableObject<Env> {
     if (refusal) return { refusal };
     await this.recoverIfRestarted();
     const { dialect } = JSON.parse(this.log.call()!.spec) as StreamSpec;
-    return { stream: this.attachReader(after), dialect };
+    const stream = this.live || this.log.next > after + 1 ? this.attachReader(after) : null;
+    return { stream, dialect, jobId: this.log.call()!.jobId };
   }
 
   /**
@@ -293,12 +307,25 @@ export class CallStream extends DurableObject<Env> {
     this.startHeartbeat(client.keepalive);
   }
 
-  /** Stores numbered events and sends them to every reader. */
+  /** Stores numbered events (soon: see FLUSH_MS) and sends them to every reader. */
   private publish(frames: Uint8Array[], events: readonly (readonly StreamEvent[])[]) {
     this.log.append(frames, events);
+    if (this.log.unflushed >= MAX_UNFLUSHED) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
     if (!this.readers.size) return;
     const bytes = concatBytes(frames);
     for (const r of this.readers) this.send(r, bytes);
+  }
+
+  /** Writes what the log holds; the first write of a stream also sets the alarm that watches it. */
+  private flush() {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.log.flush();
+    if (this.live && !this.watched) {
+      this.watched = true;
+      void this.ctx.storage.setAlarm(Date.now() + WATCH_MS);
+    }
   }
 
   /** The books, once; then the call is over for every reader, and its events kept until RESUME_TTL. */
@@ -306,6 +333,7 @@ export class CallStream extends DurableObject<Env> {
     const usage = await writeBooks(this.env.DB, { ...facts, stream: true, outcome });
     const now = Date.now();
     this.log.end({ status: outcome.status, at: now, usage, error: outcome.error });
+    this.flush();
     this.live = null;
     this.stopHeartbeat();
     for (const r of this.readers) void r.writer.close().catch(() => {});
@@ -339,6 +367,7 @@ export class CallStream extends DurableObject<Env> {
         code: 'stream_interrupted',
         param: null,
       };
+      this.log.skip(MAX_UNFLUSHED);
       this.publish(dialect.number(client.error(error), this.log.next), []);
       const outcome: PumpOutcome = {
         status: 'error',

@@ -58,89 +58,168 @@ CREATE TABLE IF NOT EXISTS answer (n INTEGER PRIMARY KEY AUTOINCREMENT, events T
 
 type Row = Record<string, SqlStorageValue>;
 
+/** A frame's bytes as the buffer SQLite stores (a copy only when the frame is a view into a larger one). */
+const bufferOf = (frame: Uint8Array): ArrayBuffer =>
+  frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength
+    ? (frame.buffer as ArrayBuffer)
+    : (frame.slice().buffer as ArrayBuffer);
+
+const rowOf = (row: Row): CallRecord => ({
+  callId: row.call_id as string,
+  teamId: row.team_id as string,
+  jobId: row.job_id as string,
+  state: row.state as CallState,
+  spec: row.spec as string,
+  books: row.books as string,
+  tokenHash: row.token_hash as string,
+  tokenExpiresAt: row.token_expires_at as number,
+  startedAt: row.started_at as number,
+  ttftMs: row.ttft_ms as number | null,
+  endedAt: row.ended_at as number | null,
+  status: row.status as string | null,
+  usage: row.usage as string | null,
+  error: row.error as string | null,
+});
+
+/**
+ * The log keeps what it has not written yet in memory and writes it in one go (`flush`), so a
+ * stream costs its object a write every so often rather than one per event: a write holds back
+ * everything the object sends until it is durable, and costs a commit. The object flushes often
+ * enough (call-stream.ts) that at most `MAX_UNFLUSHED` events were ever sent without being stored.
+ */
 export class EventLog {
   /** The number the next event gets (events count from 0). */
   next = 0;
+  private record: CallRecord | null = null;
+  /** The call's row changed since it was last written. */
+  private dirty = false;
+  /** Events appended since the last flush: the first's number, then each in order. */
+  private pendingFrom = 0;
+  private pending: Uint8Array[] = [];
+  private pendingAnswer: (readonly StreamEvent[])[] = [];
+  private stored: boolean;
 
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
+    // Only reads here: an object that never streams writes nothing.
+    this.stored = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call'").toArray().length > 0;
+    if (!this.stored) return;
+    const row = sql.exec<Row>('SELECT * FROM call').toArray()[0];
+    this.record = row ? rowOf(row) : null;
     const last = sql.exec<{ seq: number | null }>('SELECT max(seq) AS seq FROM frames').one().seq;
-    this.next = last === null ? 0 : last + 1;
+    this.next = this.pendingFrom = last === null ? 0 : last + 1;
   }
 
   call(): CallRecord | null {
-    const row = this.sql.exec<Row>('SELECT * FROM call').toArray()[0];
-    if (!row) return null;
-    return {
-      callId: row.call_id as string,
-      teamId: row.team_id as string,
-      jobId: row.job_id as string,
-      state: row.state as CallState,
-      spec: row.spec as string,
-      books: row.books as string,
-      tokenHash: row.token_hash as string,
-      tokenExpiresAt: row.token_expires_at as number,
-      startedAt: row.started_at as number,
-      ttftMs: row.ttft_ms as number | null,
-      endedAt: row.ended_at as number | null,
-      status: row.status as string | null,
-      usage: row.usage as string | null,
-      error: row.error as string | null,
-    };
+    return this.record;
   }
 
   begin(r: Omit<CallRecord, 'state' | 'ttftMs' | 'endedAt' | 'status' | 'usage' | 'error'>): void {
-    this.sql.exec(
-      `INSERT INTO call (only, call_id, team_id, job_id, state, spec, books, token_hash, token_expires_at, started_at)
-       VALUES (1, ?, ?, ?, 'streaming', ?, ?, ?, ?, ?)`,
-      r.callId,
-      r.teamId,
-      r.jobId,
-      r.spec,
-      r.books,
-      r.tokenHash,
-      r.tokenExpiresAt,
-      r.startedAt,
-    );
+    this.record = { ...r, state: 'streaming', ttftMs: null, endedAt: null, status: null, usage: null, error: null };
+    this.dirty = true;
+  }
+
+  /** Appends events, numbered from `next` on, and the stream events they were written from. */
+  append(frames: readonly Uint8Array[], events: readonly (readonly StreamEvent[])[]): void {
+    this.pending.push(...frames);
+    this.pendingAnswer.push(...events);
+    this.next += frames.length;
   }
 
   /**
-   * Appends events, numbered from `next` on, and the stream events they were written from, in one
-   * write. The object's output gate holds whatever it sends next until this write is durable, so
-   * no reader sees an event a restart could lose.
+   * Leaves `n` numbers unused: after a restart, the events sent but never stored had them, and a
+   * reader that got them must still find what comes next after its last one.
    */
-  append(frames: readonly Uint8Array[], events: readonly (readonly StreamEvent[])[]): void {
-    for (const frame of frames) this.sql.exec('INSERT INTO frames (seq, data) VALUES (?, ?)', this.next++, frame);
-    if (events.length) this.sql.exec('INSERT INTO answer (events) VALUES (?)', JSON.stringify(events));
+  skip(n: number): void {
+    this.next += n;
+    if (!this.pending.length) this.pendingFrom = this.next;
+  }
+
+  /** Events appended and not yet written. */
+  get unflushed(): number {
+    return this.pending.length;
   }
 
   /** The events numbered after `after`, in order. */
   after(after: number): Uint8Array[] {
-    return this.sql
-      .exec<{ data: ArrayBuffer }>('SELECT data FROM frames WHERE seq > ? ORDER BY seq', after)
-      .toArray()
-      .map((r) => new Uint8Array(r.data));
+    const stored = this.stored
+      ? this.sql
+          .exec<{ data: ArrayBuffer }>('SELECT data FROM frames WHERE seq > ? ORDER BY seq', after)
+          .toArray()
+          .map((r) => new Uint8Array(r.data))
+      : [];
+    return [...stored, ...this.pending.slice(Math.max(0, after + 1 - this.pendingFrom))];
   }
 
   /** The stream events written so far, in the batches the encoder took them. */
-  answer(): StreamEvent[][] {
-    return this.sql
-      .exec<{ events: string }>('SELECT events FROM answer ORDER BY n')
-      .toArray()
-      .flatMap((r) => JSON.parse(r.events) as StreamEvent[][]);
+  answer(): (readonly StreamEvent[])[] {
+    const stored = this.stored
+      ? this.sql
+          .exec<{ events: string }>('SELECT events FROM answer ORDER BY n')
+          .toArray()
+          .flatMap((r) => JSON.parse(r.events) as StreamEvent[][])
+      : [];
+    return [...stored, ...this.pendingAnswer];
   }
 
   firstByte(ttftMs: number): void {
-    this.sql.exec('UPDATE call SET ttft_ms = ? WHERE ttft_ms IS NULL', ttftMs);
+    if (!this.record || this.record.ttftMs !== null) return;
+    this.record.ttftMs = ttftMs;
+    this.dirty = true;
   }
 
   end(end: { status: string; at: number; usage: TokenUsage; error: unknown }): void {
-    this.sql.exec(
-      "UPDATE call SET state = 'ended', status = ?, ended_at = ?, usage = ?, error = ?",
-      end.status,
-      end.at,
-      JSON.stringify(end.usage),
-      end.error === null ? null : JSON.stringify(end.error),
-    );
+    if (!this.record) return;
+    Object.assign(this.record, {
+      state: 'ended',
+      status: end.status,
+      endedAt: end.at,
+      usage: JSON.stringify(end.usage),
+      error: end.error === null ? null : JSON.stringify(end.error),
+    });
+    this.dirty = true;
+  }
+
+  /** Writes the call's row if it changed, and the events appended since the last flush. */
+  flush(): void {
+    if (!this.dirty && !this.pending.length) return;
+    if (!this.stored) {
+      this.sql.exec(SCHEMA);
+      this.stored = true;
+    }
+    const r = this.record;
+    if (this.dirty && r) {
+      this.sql.exec(
+        `INSERT OR REPLACE INTO call (only, call_id, team_id, job_id, state, spec, books, token_hash, token_expires_at,
+           started_at, ttft_ms, ended_at, status, usage, error)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        r.callId,
+        r.teamId,
+        r.jobId,
+        r.state,
+        r.spec,
+        r.books,
+        r.tokenHash,
+        r.tokenExpiresAt,
+        r.startedAt,
+        r.ttftMs,
+        r.endedAt,
+        r.status,
+        r.usage,
+        r.error,
+      );
+      this.dirty = false;
+    }
+    // One statement for the lot: SQLite allows far more parameters than a flush ever holds.
+    for (let at = 0; at < this.pending.length; at += 200) {
+      const part = this.pending.slice(at, at + 200);
+      const values: SqlStorageValue[] = [];
+      part.forEach((frame, k) => values.push(this.pendingFrom + at + k, bufferOf(frame)));
+      this.sql.exec(`INSERT INTO frames (seq, data) VALUES ${part.map(() => '(?, ?)').join(', ')}`, ...values);
+    }
+    if (this.pendingAnswer.length)
+      this.sql.exec('INSERT INTO answer (events) VALUES (?)', JSON.stringify(this.pendingAnswer));
+    this.pendingFrom = this.next;
+    this.pending = [];
+    this.pendingAnswer = [];
   }
 }

@@ -1,6 +1,7 @@
 import type { FinishReason, PriceOf, StreamError, TokenUsage } from '../../core/completion';
 import type { ErrorBody } from '../../errors';
 import type { Encoder } from '../../streaming/codec';
+import { concatBytes, records } from '../../lib/bytes';
 import { costFields } from '../cost';
 import { type BufferConfig, tokenBuffer } from './coalesce';
 import type { NdjsonChunk, NdjsonEvent, NdjsonUsage } from './events';
@@ -18,14 +19,11 @@ const chunk = (data: NdjsonChunk) => line({ type: 'chunk', data, metadata: {} })
  */
 export const KEEPALIVE = utf8.encode('\n');
 
-const text = new TextDecoder();
-
 /** Numbers the lines in `bytes` from `first`: each event gets its `seq` as its last field. */
 export function numberLines(bytes: Uint8Array, first: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
   let seq = first;
-  for (const l of text.decode(bytes).split('\n')) if (l) out.push(utf8.encode(`${l.slice(0, -1)},"seq":${seq++}}\n`));
-  return out;
+  // Each line is one JSON object: its closing brace and line feed give way to the number.
+  return records(bytes, false).map((l) => concatBytes([l.subarray(0, -2), utf8.encode(`,"seq":${seq++}}\n`)]));
 }
 
 export interface NdjsonEncoderOptions {

@@ -43,8 +43,11 @@ callsApi.openapi(
   async (c) => {
     const { call_id } = c.req.valid('param');
     const after = lastSeen(c);
-    const { stream, dialect } = await attachStream(c.env.CALL_STREAMS, call_id, await accessOf(c), after);
-    return new Response(stream, { headers: { ...headersOf(dialect), 'x-call-id': call_id } });
+    const { stream, dialect, jobId } = await attachStream(c.env.CALL_STREAMS, call_id, await accessOf(c), after);
+    const headers = { 'x-call-id': call_id, 'x-job-id': jobId };
+    // Ended, and nothing after the reader's last event: 204 tells an EventSource to stop reconnecting.
+    if (!stream) return new Response(null, { status: 204, headers });
+    return new Response(stream, { headers: { ...headersOf(dialect), ...headers } });
   },
 );
 

@@ -4,7 +4,7 @@
  * frames, the NDJSON events of the job API (`metadata`, `token`, `chunk`, `done`, `error`), each
  * with its `call_id` and `seq`. Every call made here is resumable: closing the socket stops the
  * frames, not the calls, and a new socket takes a call up again with `resume` after the last
- * `seq` it got. While a call runs, a `ping` frame goes out when nothing else has for KEEPALIVE_MS
+ * `seq` it got (an `ended` frame says there is nothing after it). While a call runs, a `ping` frame goes out when nothing else has for KEEPALIVE_MS
  * (the Workers runtime answers protocol pings but cannot send them, so the heartbeat is a frame).
  */
 import { createRoute, z } from '@hono/zod-openapi';
@@ -78,7 +78,12 @@ class Session {
     try {
       if (message.type === 'call') await this.call(message);
       else if (message.type === 'cancel') await this.cancel(message.call_id);
-      else await this.follow(message.call_id, (await this.attach(message.call_id, message.after)).stream);
+      else {
+        const { stream } = await this.attach(message.call_id, message.after);
+        // Ended, and nothing after `after`: the client has the whole call.
+        if (stream) await this.follow(message.call_id, stream);
+        else this.send(JSON.stringify({ type: 'ended', call_id: message.call_id }));
+      }
     } catch (err) {
       if (err instanceof ApiError) this.fail(err, about);
       else throw err;
@@ -129,7 +134,7 @@ class Session {
   private async attach(callId: string, after: number) {
     const attached = await attachStream(this.c.env.CALL_STREAMS, callId, this.access, after);
     if (attached.dialect !== 'ndjson') {
-      void attached.stream.cancel().catch(() => {});
+      void attached.stream?.cancel().catch(() => {});
       throw badRequest('This call streams in another dialect: attach with GET /api/calls/{call_id}/stream', 'call_id');
     }
     return attached;
@@ -192,7 +197,7 @@ wsApi.openapi(
       'Upgrade with `Upgrade: websocket` and the key (or `?token=`, a stream token, which can only resume its call). ' +
       'Messages: `{"type":"call", job_id?, model, messages, ..., buffer_config?}`, `{"type":"cancel", call_id}`, ' +
       '`{"type":"resume", call_id, after}`. Frames: the NDJSON events of the job API with `call_id` and `seq`, ' +
-      '`ping` frames while a call is quiet, `cancelled` and `error` frames. Closing the socket does not cancel calls.',
+      '`ping` frames while a call is quiet, `cancelled`, `ended` and `error` frames. Closing the socket does not cancel calls.',
     security: [...bearerAuth, { streamToken: [] }],
     responses: {
       101: { description: 'Switching to the WebSocket protocol' },

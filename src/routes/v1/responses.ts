@@ -186,7 +186,7 @@ responsesApi.openapi(
     if (c.req.query('stream') === 'true') {
       const after = lastSeen(c, 'starting_after');
       const { stream } = await attachStream(c.env.CALL_STREAMS, callId, access, after);
-      return new Response(stream, { headers: { ...SSE_HEADERS, 'x-call-id': callId } });
+      return new Response(stream ?? '', { headers: { ...SSE_HEADERS, 'x-call-id': callId } });
     }
     return c.json(await backgroundResponseOf(c, callId, access), 200);
   },

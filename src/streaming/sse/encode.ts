@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../../errors';
+import { concatBytes, records } from '../../lib/bytes';
 
 /** Headers for every SSE response: no caching, and no proxy buffering (nginx honours X-Accel-Buffering). */
 export const SSE_HEADERS = {
@@ -19,18 +20,13 @@ export const encodeError = (body: ErrorBody): Uint8Array => encodeData(body);
 
 export const KEEPALIVE = encoder.encode(': ping\n\n');
 
-const decoder = new TextDecoder();
-
 /**
  * Numbers the SSE events in `bytes` (whole events, as an encoder writes them) from `first`: each
  * gets an `id:` line, which a browser's EventSource sends back as `Last-Event-ID` when it
- * reconnects. Returns the events apart, each numbered.
+ * reconnects. Returns the events apart, each numbered. An encoder's JSON escapes every newline,
+ * so a blank line only ever ends an event, and the events are found without decoding them.
  */
 export function numberSseEvents(bytes: Uint8Array, first: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
   let seq = first;
-  // An encoder's JSON escapes every newline, so a blank line only ever ends an event.
-  for (const event of decoder.decode(bytes).split('\n\n'))
-    if (event) out.push(encoder.encode(`id: ${seq++}\n${event}\n\n`));
-  return out;
+  return records(bytes, true).map((event) => concatBytes([encoder.encode(`id: ${seq++}\n`), event]));
 }
