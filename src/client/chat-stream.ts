@@ -1,12 +1,13 @@
 /**
- * A streamed answer: an async iterable of `chat.completion.chunk`s read off one SSE response,
- * with helpers that consume the rest. Leaving the loop early (or aborting) closes the request,
- * so the gateway sees the disconnect and settles the call.
+ * A streamed answer: an async iterable of `chat.completion.chunk`s read off one SSE response
+ * (or, for a resumable call, off as many as it takes), with helpers that consume the rest.
+ * Leaving the loop early (or aborting) closes the request, so the gateway sees the disconnect
+ * and settles the call; a resumable call goes on until it ends or is cancelled.
  */
 import { StreamError } from './errors.js';
 import type { Sent } from './http.js';
 import { createSSEDecoder, type ServerSentEvent } from './sse.js';
-import { type BodyFormat, readBody } from './stream-body.js';
+import { type BodyFormat, type Resumption, type StreamSource, readStream } from './stream-body.js';
 import type { ChatCompletionChunk, ErrorBody, FinishReason, TokenUsage, ToolCall, ToolCallDelta } from './types.js';
 
 /**
@@ -56,10 +57,15 @@ export function addToolCallDeltas(calls: ToolCall[], deltas: ToolCallDelta[]): v
   }
 }
 
+/** The number in an event's `id:` field, which a resumable call's events carry. */
+const eventNumber = (ev: ServerSentEvent) => (ev.id !== null && /^\d+$/.test(ev.id) ? Number(ev.id) : undefined);
+
 /**
  * One streamed answer. Iterate it once with `for await`; or call `text()`, `finalUsage()` or
  * `toolCalls()`, which read whatever is left and return the totals (over the chunks already
- * iterated too). `break` or `abort()` closes the HTTP request.
+ * iterated too). `break` or `abort()` closes the HTTP request. A resumable stream (`resumable:
+ * true`, or `client.resume()`) whose connection drops attaches again after `lastEventId` by
+ * itself and goes on, with no chunk twice and none missing.
  *
  * @example
  * const stream = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Hi' }] });
@@ -67,29 +73,32 @@ export function addToolCallDeltas(calls: ToolCall[], deltas: ToolCallDelta[]): v
  * console.log(await stream.finalUsage()); // { prompt_tokens, completion_tokens, total_tokens }
  */
 export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
-  /** The HTTP response (status 200; its body is this stream). */
+  /** The HTTP response (status 200; its body is this stream, or its start when the stream attached again). */
   readonly response: Response;
-  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created. */
+  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created (from `resume()` too). */
   readonly jobId: string | null;
   /** The call's id (`x-call-id`). */
   readonly callId: string | null;
   /** The gateway's `x-request-id`. */
   readonly requestId: string | null;
+  /** Whether a dropped connection is followed by a new one (the gateway runs the call on its own). */
+  readonly resumable: boolean;
 
-  readonly #sent: Sent;
+  readonly #source: StreamSource<ChatCompletionChunk>;
   readonly #chunks: AsyncGenerator<ChatCompletionChunk, void, undefined>;
   #text = '';
   #usage: TokenUsage | null = null;
   #finishReason: FinishReason | null = null;
   #toolCalls: ToolCall[] = [];
 
-  /** Wraps a response that arrived; `SluiceClient` makes these. */
-  constructor(sent: Sent) {
-    this.#sent = sent;
+  /** Wraps a response that arrived (and how to open it again, for a resumable call); `SluiceClient` makes these. */
+  constructor(sent: Sent, resumption: Resumption | null = null) {
     this.response = sent.response;
     this.jobId = sent.response.headers.get('x-job-id');
     this.callId = sent.response.headers.get('x-call-id');
     this.requestId = sent.response.headers.get('x-request-id');
+    this.resumable = resumption !== null;
+    this.#source = readStream(sent, this.requestId, () => this.#format(), 'before [DONE]', resumption);
     this.#chunks = this.#read();
   }
 
@@ -120,9 +129,14 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
     return this.#finishReason;
   }
 
+  /** The `id` of the last event read, which a reader attaching again starts after; `null` on a stream that is not resumable. */
+  get lastEventId(): number | null {
+    return this.#source.lastEventId;
+  }
+
   /** Stops reading and closes the request; a pending or later read throws `APIUserAbortError`. */
   abort(): void {
-    this.#sent.abort();
+    this.#source.abort();
   }
 
   async #drain(): Promise<void> {
@@ -138,17 +152,22 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
     if (choice.finish_reason) this.#finishReason = choice.finish_reason;
   }
 
-  async *#read(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  /** How one connection's bytes become chunks (a fresh decoder each: a drop may cut an event). */
+  #format(): BodyFormat<ServerSentEvent, ChatCompletionChunk> {
     const decoder = createSSEDecoder();
-    const format: BodyFormat<ServerSentEvent, ChatCompletionChunk> = {
+    return {
       decode: (bytes) => decoder.decode(bytes),
       end: () => decoder.end(),
       parse: (ev) => {
         const chunk = chunkFromEvent(ev, this.requestId);
-        return chunk === null ? { last: true } : { item: chunk, last: false };
+        const id = eventNumber(ev);
+        return chunk === null ? { last: true, id } : { item: chunk, last: false, id };
       },
     };
-    for await (const chunk of readBody(this.#sent, this.requestId, format, 'before [DONE]')) {
+  }
+
+  async *#read(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    for await (const chunk of this.#source.items) {
       this.#take(chunk);
       yield chunk;
     }

@@ -1,9 +1,11 @@
 import { ChatStream } from './chat-stream.js';
 import { APIConnectionError, SluiceError } from './errors.js';
-import { abortError, type FetchLike, type RequestPolicy, send } from './http.js';
+import { abortError, type FetchLike, type RequestPolicy, type Sent, send } from './http.js';
 import { NdjsonStream } from './ndjson-stream.js';
+import type { Resumption } from './stream-body.js';
 import type {
   CallDetail,
+  CancelledCall,
   ChatParams,
   CompleteJobResult,
   CreateAndCallResult,
@@ -88,13 +90,51 @@ export type CreateAndCallOptions = CallOptions & {
 export type StreamFormat = 'sse' | 'ndjson';
 
 /**
- * The format option of the streaming calls.
+ * How a resumable stream attaches again after its connection drops: `maxAttempts` tries in a row
+ * that bring no new event (default 5), the first after `initialDelayMs` (default 100), each wait
+ * twice the last, up to `maxDelayMs` (default 2 000); then it throws `APIConnectionError`.
+ *
+ * @example
+ * const stream = await client.chatStream(jobId, { messages, resumable: { maxAttempts: 10, maxDelayMs: 5_000 } });
+ */
+export interface ReconnectOptions {
+  maxAttempts?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * The options of the streaming calls: the format, and whether the call is resumable.
+ *
+ * `resumable: true` has the gateway run the call on its own, so it goes on when the connection
+ * drops: the stream then attaches again after the last event it read, by itself, and yields on
+ * with no chunk twice and none missing. Leaving the loop or `abort()` then closes the request but
+ * not the call, which runs to its end (and is charged): stop it with `client.cancel(callId)`.
+ * Pass `ReconnectOptions` instead of `true` to tune the attempts.
  *
  * @example
  * const opts: CallOptions & StreamOptions<'ndjson'> = { messages, format: 'ndjson' };
+ * @example
+ * const stream = await client.chatStream(jobId, { messages, resumable: true });
+ * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? ''); // survives a dropped connection
  */
 export interface StreamOptions<F extends StreamFormat = StreamFormat> {
   format?: F;
+  resumable?: boolean | ReconnectOptions;
+}
+
+/**
+ * Options of `resume()`: where to start, the format the call streams in (default `sse`), and how
+ * to attach again if this connection drops too.
+ *
+ * @example
+ * const rest = await client.resume(callId, { after: stream.lastEventId ?? undefined, format: 'ndjson' });
+ */
+export interface ResumeOptions<F extends StreamFormat = StreamFormat> extends RequestOptions {
+  /** The number of the last event the caller has (SSE `id`, NDJSON `seq`); the stream starts after it. Default: from the first. */
+  after?: number;
+  format?: F;
+  reconnect?: ReconnectOptions;
 }
 
 const ACCEPT: Record<StreamFormat, string> = { sse: 'text/event-stream', ndjson: 'application/x-ndjson' };
@@ -106,6 +146,8 @@ const DEFAULTS = {
   maxRetryDelayMs: 8_000,
   maxRetryAfterMs: 60_000,
 };
+
+const RECONNECT = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 2_000 };
 
 const CHAT_KEYS = [
   'messages',
@@ -194,7 +236,7 @@ export class SluiceClient {
    * for await (const event of events) if (event.type === 'token') process.stdout.write(event.data);
    */
   chatStream(jobId: string, options: CallOptions & StreamOptions<'sse'>): Promise<ChatStream>;
-  chatStream(jobId: string, options: CallOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
+  chatStream(jobId: string, options: CallOptions & StreamOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
   chatStream(jobId: string, options: CallOptions & StreamOptions): Promise<ChatStream | NdjsonStream>;
   chatStream(jobId: string, options: CallOptions & StreamOptions): Promise<ChatStream | NdjsonStream> {
     return this.#stream(`/api/jobs/${seg(jobId)}/llm-call-stream`, chatBody(options), options);
@@ -239,10 +281,65 @@ export class SluiceClient {
    * console.log(await events.text(), await events.finalUsage());
    */
   createAndCallStream(options: CreateAndCallOptions & StreamOptions<'sse'>): Promise<ChatStream>;
-  createAndCallStream(options: CreateAndCallOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
+  createAndCallStream(options: CreateAndCallOptions & StreamOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
   createAndCallStream(options: CreateAndCallOptions & StreamOptions): Promise<ChatStream | NdjsonStream>;
   createAndCallStream(options: CreateAndCallOptions & StreamOptions): Promise<ChatStream | NdjsonStream> {
     return this.#stream('/api/jobs/create-and-call-stream', this.#newJobBody(options), options);
+  }
+
+  /**
+   * Reads a resumable call's stream (one started with `resumable: true`) from the event after
+   * `after`, or from its first: the events stored, then the live ones until the call ends. It is
+   * a stream like the one the call started with, and attaches again by itself if it drops too.
+   * Give the `format` the call was started with (default `sse`); calls started on the job API or
+   * `/v1/chat/completions` can be read so.
+   *
+   * @example
+   * const stream = await client.chatStream(jobId, { messages, resumable: true });
+   * const callId = stream.callId!;
+   * // ...the process restarts; later, with the last event id it had kept:
+   * const rest = await client.resume(callId, { after: 12 });
+   * for await (const chunk of rest) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+   * @example
+   * const events = await client.resume(callId, { format: 'ndjson' }); // the whole call again, from its metadata line
+   * console.log(await events.text());
+   */
+  resume(callId: string, options?: ResumeOptions<'sse'>): Promise<ChatStream>;
+  resume(callId: string, options: ResumeOptions & { format: 'ndjson' }): Promise<NdjsonStream>;
+  resume(callId: string, options?: ResumeOptions): Promise<ChatStream | NdjsonStream>;
+  async resume(callId: string, options: ResumeOptions = {}): Promise<ChatStream | NdjsonStream> {
+    const format = options.format ?? 'sse';
+    const after = options.after !== undefined && options.after >= 0 ? options.after : null;
+    const sent = await this.#attach(callId, format, after, options);
+    const type = sent.response.headers.get('content-type') ?? '';
+    // A 204 (the call ended, nothing after `after`) has no type: it is an empty stream of either.
+    if (sent.response.status !== 204 && !type.includes(ACCEPT[format])) {
+      sent.abort();
+      sent.release();
+      await sent.response.body?.cancel().catch(() => {});
+      throw new SluiceError(
+        `The call streams ${type || 'an unknown type'}, not ${format}: resume it in its own format`,
+        {
+          status: sent.response.status,
+          code: 'format_mismatch',
+          requestId: sent.response.headers.get('x-request-id'),
+        },
+      );
+    }
+    return this.#open(format, sent, this.#resumption(callId, format, after, options, options.reconnect ?? {}));
+  }
+
+  /**
+   * Cancels a resumable call: the gateway closes its upstream at once and records and charges
+   * what it produced. Resolves once that is written, with the call's status (`client_aborted`;
+   * `success` or `error` if it had already ended). Its readers get a `call_cancelled` error last.
+   *
+   * @example
+   * const stream = await client.createAndCallStream({ jobType: 'essay', messages, resumable: true });
+   * const { status } = await client.cancel(stream.callId!); // 'client_aborted'
+   */
+  cancel(callId: string, options: RequestOptions = {}): Promise<CancelledCall> {
+    return this.#json('POST', `/api/calls/${seg(callId)}/cancel`, undefined, options);
   }
 
   /**
@@ -358,8 +455,15 @@ export class SluiceClient {
     };
   }
 
-  #send(method: string, path: string, body: unknown, accept: string, options: RequestOptions) {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, accept };
+  #send(
+    method: string,
+    path: string,
+    body: unknown,
+    accept: string,
+    options: RequestOptions,
+    extra: Record<string, string> = {},
+  ) {
+    const headers: Record<string, string> = { ...extra, authorization: `Bearer ${this.#apiKey}`, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const init: RequestInit = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
     return send(this.#fetch, this.#policyFor(options), `${this.baseUrl}${path}`, init, options.signal);
@@ -393,12 +497,49 @@ export class SluiceClient {
 
   async #stream(
     path: string,
-    body: unknown,
+    body: object,
     options: RequestOptions & StreamOptions,
   ): Promise<ChatStream | NdjsonStream> {
     const format = options.format ?? 'sse';
-    const sent = await this.#send('POST', path, body, ACCEPT[format], options);
-    return format === 'ndjson' ? new NdjsonStream(sent) : new ChatStream(sent);
+    const wanted = options.resumable ?? false;
+    const sent = await this.#send('POST', path, wanted ? { ...body, resumable: true } : body, ACCEPT[format], options);
+    const callId = sent.response.headers.get('x-call-id');
+    // A gateway that did not take the call as resumable streams it as before: nothing to attach to again.
+    const resumable = wanted !== false && callId !== null && sent.response.headers.get('x-sluice-resumable') === 'true';
+    const reconnect = typeof wanted === 'object' ? wanted : {};
+    return this.#open(format, sent, resumable ? this.#resumption(callId, format, null, options, reconnect) : null);
+  }
+
+  #open(format: StreamFormat, sent: Sent, resumption: Resumption | null): ChatStream | NdjsonStream {
+    return format === 'ndjson' ? new NdjsonStream(sent, resumption) : new ChatStream(sent, resumption);
+  }
+
+  /** A call's stream from after event `after`: SSE names it as EventSource does, NDJSON in the query. */
+  #attach(callId: string, format: StreamFormat, after: number | null, options: RequestOptions): Promise<Sent> {
+    const path = `/api/calls/${seg(callId)}/stream`;
+    if (after === null) return this.#send('GET', path, undefined, ACCEPT[format], options);
+    if (format === 'sse')
+      return this.#send('GET', path, undefined, ACCEPT[format], options, { 'last-event-id': String(after) });
+    return this.#send('GET', `${path}${query({ after })}`, undefined, ACCEPT[format], options);
+  }
+
+  #resumption(
+    callId: string,
+    format: StreamFormat,
+    after: number | null,
+    options: RequestOptions,
+    reconnect: ReconnectOptions,
+  ): Resumption {
+    return {
+      after,
+      // One try per attempt: the stream counts and spaces the attempts itself.
+      open: (from, signal) =>
+        this.#attach(callId, format, from, { timeoutMs: options.timeoutMs, maxRetries: 0, signal }),
+      signal: options.signal,
+      maxAttempts: reconnect.maxAttempts ?? RECONNECT.maxAttempts,
+      initialDelayMs: reconnect.initialDelayMs ?? RECONNECT.initialDelayMs,
+      maxDelayMs: reconnect.maxDelayMs ?? RECONNECT.maxDelayMs,
+    };
   }
 }
 

@@ -95,7 +95,13 @@ export function abortError(signal: AbortSignal): APIUserAbortError | APITimeoutE
   return new APIUserAbortError();
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`; rejects with the abort's error as soon as `signal` fires.
+ *
+ * @example
+ * await sleep(250, controller.signal);
+ */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
     const onAbort = () => {

@@ -11,7 +11,9 @@ export { SluiceClient } from './client.js';
 export type {
   CallOptions,
   CreateAndCallOptions,
+  ReconnectOptions,
   RequestOptions,
+  ResumeOptions,
   SluiceClientOptions,
   StreamFormat,
   StreamOptions,

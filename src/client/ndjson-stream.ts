@@ -1,12 +1,13 @@
 /**
  * A streamed answer as Sluice's NDJSON events (`format: 'ndjson'`): an async iterable of typed
- * events read off one response, with helpers that consume the rest. Leaving the loop early (or
- * aborting) closes the request, so the gateway sees the disconnect and settles the call.
+ * events read off one response (or, for a resumable call, off as many as it takes), with helpers
+ * that consume the rest. Leaving the loop early (or aborting) closes the request, so the gateway
+ * sees the disconnect and settles the call; a resumable call goes on until it ends or is cancelled.
  */
 import { StreamError } from './errors.js';
 import type { Sent } from './http.js';
 import { createNDJSONDecoder } from './ndjson.js';
-import { type BodyFormat, readBody } from './stream-body.js';
+import { type BodyFormat, type Resumption, type StreamSource, readStream } from './stream-body.js';
 import type { FinishReason, NdjsonChunk, NdjsonEvent, NdjsonUsage, ToolCall } from './types.js';
 
 type Metadata = Extract<NdjsonEvent, { type: 'metadata' }>['metadata'];
@@ -21,6 +22,11 @@ const KNOWN = new Set<string>(['metadata', 'token', 'chunk', 'done', 'error']);
  * eventFromLine('{"type":"token","data":"Hel","metadata":{}}'); // { type: 'token', data: 'Hel', metadata: {} }
  */
 export function eventFromLine(line: string, requestId: string | null = null): NdjsonEvent | null {
+  return readLine(line, requestId).event;
+}
+
+/** A line's event (as `eventFromLine`) and its number, `seq`, which a resumable call's lines carry. */
+function readLine(line: string, requestId: string | null): { event: NdjsonEvent | null; seq?: number } {
   let json: unknown;
   try {
     json = JSON.parse(line);
@@ -38,7 +44,11 @@ export function eventFromLine(line: string, requestId: string | null = null): Nd
       requestId,
     });
   }
-  return KNOWN.has(type) ? (json as NdjsonEvent) : null;
+  const seq = (json as { seq?: unknown }).seq;
+  return {
+    event: KNOWN.has(type) ? (json as NdjsonEvent) : null,
+    seq: typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? seq : undefined,
+  };
 }
 
 /**
@@ -66,7 +76,9 @@ export function addToolCallChunk(calls: ToolCall[], chunk: NdjsonChunk): void {
  * `done`, the last one yielded. An `error` line throws a `StreamError`; blank lines
  * (keep-alives) and event types this client does not know are skipped. Iterate it once with
  * `for await`; or call `text()`, `finalUsage()` or `toolCalls()`, which read whatever is left
- * and return the totals (over the events already iterated too).
+ * and return the totals (over the events already iterated too). A resumable stream (`resumable:
+ * true`, or `client.resume()`) whose connection drops attaches again after `lastEventId` by
+ * itself and goes on, with no event twice and none missing.
  *
  * @example
  * const stream = await client.chatStream(jobId, { messages: [{ role: 'user', content: 'Hi' }], format: 'ndjson' });
@@ -74,16 +86,18 @@ export function addToolCallChunk(calls: ToolCall[], chunk: NdjsonChunk): void {
  * console.log(await stream.finalUsage()); // { prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens }
  */
 export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
-  /** The HTTP response (status 200; its body is this stream). */
+  /** The HTTP response (status 200; its body is this stream, or its start when the stream attached again). */
   readonly response: Response;
-  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created. */
+  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created (from `resume()` too). */
   readonly jobId: string | null;
   /** The call's id (`x-call-id`). */
   readonly callId: string | null;
   /** The gateway's `x-request-id`. */
   readonly requestId: string | null;
+  /** Whether a dropped connection is followed by a new one (the gateway runs the call on its own). */
+  readonly resumable: boolean;
 
-  readonly #sent: Sent;
+  readonly #source: StreamSource<NdjsonEvent>;
   readonly #events: AsyncGenerator<NdjsonEvent, void, undefined>;
   #metadata: Metadata | null = null;
   #text = '';
@@ -91,13 +105,14 @@ export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
   #finishReason: FinishReason | null = null;
   #toolCalls: ToolCall[] = [];
 
-  /** Wraps a response that arrived; `SluiceClient` makes these. */
-  constructor(sent: Sent) {
-    this.#sent = sent;
+  /** Wraps a response that arrived (and how to open it again, for a resumable call); `SluiceClient` makes these. */
+  constructor(sent: Sent, resumption: Resumption | null = null) {
     this.response = sent.response;
     this.jobId = sent.response.headers.get('x-job-id');
     this.callId = sent.response.headers.get('x-call-id');
     this.requestId = sent.response.headers.get('x-request-id');
+    this.resumable = resumption !== null;
+    this.#source = readStream(sent, this.requestId, () => this.#format(), 'before its done event', resumption);
     this.#events = this.#read();
   }
 
@@ -133,9 +148,14 @@ export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
     return this.#finishReason;
   }
 
+  /** The `seq` of the last line read, which a reader attaching again starts after; `null` on a stream that is not resumable. */
+  get lastEventId(): number | null {
+    return this.#source.lastEventId;
+  }
+
   /** Stops reading and closes the request; a pending or later read throws `APIUserAbortError`. */
   abort(): void {
-    this.#sent.abort();
+    this.#source.abort();
   }
 
   async #drain(): Promise<void> {
@@ -160,17 +180,21 @@ export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
     }
   }
 
-  async *#read(): AsyncGenerator<NdjsonEvent, void, undefined> {
+  /** How one connection's bytes become events (a fresh decoder each: a drop may cut a line). */
+  #format(): BodyFormat<string, NdjsonEvent> {
     const decoder = createNDJSONDecoder();
-    const format: BodyFormat<string, NdjsonEvent> = {
+    return {
       decode: (bytes) => decoder.decode(bytes),
       end: () => decoder.end(),
       parse: (line) => {
-        const event = eventFromLine(line, this.requestId);
-        return event === null ? { last: false } : { item: event, last: event.type === 'done' };
+        const { event, seq: id } = readLine(line, this.requestId);
+        return event === null ? { last: false, id } : { item: event, last: event.type === 'done', id };
       },
     };
-    for await (const event of readBody(this.#sent, this.requestId, format, 'before its done event')) {
+  }
+
+  async *#read(): AsyncGenerator<NdjsonEvent, void, undefined> {
+    for await (const event of this.#source.items) {
       this.#take(event);
       yield event;
     }

@@ -487,11 +487,12 @@ export type NdjsonChunk =
 /**
  * One line of an NDJSON stream (`format: 'ndjson'`): `metadata` first, then `token` and `chunk`
  * events, then `done`; or, on failure, `error` last (the client throws it as a `StreamError`).
+ * A resumable call's lines also carry `seq`, their number from 0.
  *
  * @example
  * for await (const event of stream) if (event.type === 'token') process.stdout.write(event.data);
  */
-export type NdjsonEvent =
+export type NdjsonEvent = (
   | {
       type: 'metadata';
       data: '';
@@ -500,4 +501,17 @@ export type NdjsonEvent =
   | { type: 'token'; data: string; metadata: Record<string, never> }
   | { type: 'chunk'; data: NdjsonChunk; metadata: Record<string, never> }
   | { type: 'done'; data: ''; metadata: { finish_reason: FinishReason | null; usage: NdjsonUsage | null } }
-  | { type: 'error'; data: string; metadata: { type: string; code: string | null } };
+  | { type: 'error'; data: string; metadata: { type: string; code: string | null } }
+) & { seq?: number };
+
+/**
+ * What `POST /api/calls/{call_id}/cancel` returns: the call, ended, and its status as recorded
+ * (`client_aborted` when it was cancelled mid-answer; `success` or `error` if it had already ended).
+ *
+ * @example
+ * const { status }: CancelledCall = await client.cancel(stream.callId!);
+ */
+export interface CancelledCall {
+  call_id: string;
+  status: string | null;
+}
