@@ -105,7 +105,8 @@ interface Live {
 }
 
 export class CallStream extends DurableObject<Env> {
-  private readonly log: EventLog;
+  /** The call's log: made fresh by `start`, or read from storage by whatever comes first after a restart. */
+  private logged: EventLog | null = null;
   private live: Live | null = null;
   private readonly readers = new Set<Reader>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -115,9 +116,8 @@ export class CallStream extends DurableObject<Env> {
   /** A recovery under way (a restart found), so two requests do not both end the stream. */
   private recovering: Promise<void> | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.log = new EventLog(ctx.storage.sql);
+  private get log(): EventLog {
+    return (this.logged ??= EventLog.load(this.ctx.storage.sql));
   }
 
   private get config() {
@@ -129,7 +129,9 @@ export class CallStream extends DurableObject<Env> {
    * unless it runs in the background (`attach` false: a Responses background request).
    */
   async start(req: StartRequest, attach = true): Promise<Started> {
-    if (this.log.call()) return { refusal: refusalOf(new ApiError(409, 'conflict_error', 'conflict', 'Call exists')) };
+    // A call's id is new when its start is sent, so its object has nothing stored to read first.
+    if (this.logged) return { refusal: refusalOf(new ApiError(409, 'conflict_error', 'conflict', 'Call exists')) };
+    this.logged = EventLog.fresh(this.ctx.storage.sql);
     const cancel = new AbortController();
     const deps = {
       d1: this.env.DB,

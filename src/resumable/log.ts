@@ -97,16 +97,30 @@ export class EventLog {
   private pendingFrom = 0;
   private pending: Uint8Array[] = [];
   private pendingAnswer: (readonly StreamEvent[])[] = [];
-  private stored: boolean;
 
-  constructor(private readonly sql: SqlStorage) {
-    // Only reads here: an object that never streams writes nothing.
-    this.stored = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call'").toArray().length > 0;
-    if (!this.stored) return;
+  private constructor(
+    private readonly sql: SqlStorage,
+    private stored: boolean,
+  ) {}
+
+  /**
+   * The log of a call starting now, in an object that has stored nothing: storage is not touched
+   * until the first flush, so starting a call costs no storage round of its own.
+   */
+  static fresh(sql: SqlStorage): EventLog {
+    return new EventLog(sql, false);
+  }
+
+  /** The log as the object's storage has it (an object restarted, or asked about a call it ran). */
+  static load(sql: SqlStorage): EventLog {
+    const stored = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call'").toArray().length > 0;
+    const log = new EventLog(sql, stored);
+    if (!stored) return log;
     const row = sql.exec<Row>('SELECT * FROM call').toArray()[0];
-    this.record = row ? rowOf(row) : null;
+    log.record = row ? rowOf(row) : null;
     const last = sql.exec<{ seq: number | null }>('SELECT max(seq) AS seq FROM frames').one().seq;
-    this.next = this.pendingFrom = last === null ? 0 : last + 1;
+    log.next = log.pendingFrom = last === null ? 0 : last + 1;
+    return log;
   }
 
   call(): CallRecord | null {
