@@ -1,11 +1,25 @@
 /**
  * The chat page (/). Each message is one `create-and-call-stream` request carrying the whole
  * conversation so far: every answer is its own job, created, completed and charged by the
- * gateway in that one request, so a closed tab or a Stop never leaves a job holding credit.
+ * gateway in that one request. The call is resumable: the gateway runs it whatever becomes of
+ * the page, so a reloaded or reopened page attaches to it again (resumable.ts keeps it in
+ * localStorage) and shows the whole answer, and Stop cancels it through the API, since leaving
+ * the stream no longer ends it.
  */
-import { APIUserAbortError, type ChatMessage, type SluiceClient } from '../../src/client';
+import { APIUserAbortError, type ChatMessage, type ChatStream, type SluiceClient } from '../../src/client';
 import { bindConnectionForm, type Connection, clientFor, saveConnection } from './connection';
 import { describeError } from './messages';
+import {
+  type InFlight,
+  attachCall,
+  cancelCall,
+  clearInFlight,
+  connectionLost,
+  loadInFlight,
+  saveInFlight,
+  startCall,
+  wasCancelled,
+} from './resumable';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -21,7 +35,23 @@ const status = $<HTMLElement>('#status');
 let client: SluiceClient | null = null;
 let connection: Connection;
 const history: ChatMessage[] = [];
-let inFlight: AbortController | null = null;
+
+/** One answer on screen, from its start (or the page picking it up) to its end. */
+interface Turn {
+  /** The conversation it answers: after a New chat it ends on its own, outside the history. */
+  conversation: number;
+  view: ReturnType<typeof addMessage> & { textNode: Text };
+  /** The call, once its start named it; `null` before, or when the gateway did not run it resumably. */
+  call: InFlight | null;
+  /** The start's response has arrived (so a missing `call` means a plain, non-resumable stream). */
+  started: boolean;
+  /** Ends this page's reading only; the call itself ends by cancelling it. */
+  reading: AbortController;
+  stopRequested: boolean;
+}
+
+let conversation = 0;
+let turn: Turn | null = null;
 
 function showStatus(text: string, kind: 'info' | 'error' = 'info') {
   status.textContent = text;
@@ -66,6 +96,10 @@ function connect(c: Connection) {
   showStatus(client ? '' : 'Paste an API key to start (npm start prints a demo key).');
   void refreshCredits();
   void loadModels();
+  // An answer a closed or reloaded page left running, once there is a credential to read it with.
+  const saved = loadInFlight();
+  if (saved && !turn && history.length === 0 && (c.apiKey || (saved.tokenExpiresAt ?? 0) > Date.now()))
+    void resume(saved);
 }
 
 /** Appends a message to the log and returns the element its text goes in. */
@@ -99,6 +133,145 @@ function setBusy(busy: boolean) {
   composer.setAttribute('aria-busy', String(busy));
 }
 
+/** An empty assistant message, streaming, as the page's current turn. */
+function beginTurn(call: InFlight | null): Turn {
+  const view = addMessage('assistant', '');
+  view.article.dataset.state = 'streaming';
+  view.article.setAttribute('aria-busy', 'true');
+  const textNode = view.body.appendChild(document.createTextNode(''));
+  const t: Turn = {
+    conversation,
+    view: { ...view, textNode },
+    call,
+    started: call !== null,
+    reading: new AbortController(),
+    stopRequested: false,
+  };
+  turn = t;
+  setBusy(true);
+  return t;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(new APIUserAbortError())), { once: true });
+  });
+
+type Ending = { state: 'done'; stream: ChatStream } | { state: 'stopped' } | { state: 'error'; err: unknown };
+
+/**
+ * Shows a turn's answer as it streams. Each time the connection breaks (not the call), the page
+ * attaches to the call again from its first event and rebuilds the answer, as a reload does.
+ */
+async function follow(t: Turn, first: () => Promise<ChatStream>): Promise<Ending> {
+  let open = first;
+  for (let attempt = 0; ; attempt++) {
+    // A replay repeats what is already shown, byte for byte: draw it again only once it is past that.
+    const shown = t.view.textNode.data;
+    let answer = '';
+    try {
+      const stream = await open();
+      if (attempt > 0) showStatus('');
+      for await (const chunk of stream) {
+        const content = chunk.choices[0]?.delta.content;
+        if (!content) continue;
+        answer += content;
+        if (answer.length >= shown.length) keepingBottom(() => (t.view.textNode.data = answer));
+      }
+      return { state: 'done', stream };
+    } catch (err) {
+      if (err instanceof APIUserAbortError || wasCancelled(err)) return { state: 'stopped' };
+      if (!t.call || t.stopRequested || !connectionLost(err)) return { state: 'error', err };
+      showStatus('The connection broke; picking the answer up again…');
+      try {
+        await sleep(Math.min(1000 * 2 ** attempt, 10_000), t.reading.signal);
+      } catch {
+        return { state: 'stopped' };
+      }
+      const call = t.call;
+      open = () => attachCall(connection, call, t.reading.signal);
+    }
+  }
+}
+
+/** Shows how a turn ended, and keeps the conversation's history in step. */
+async function finish(t: Turn, ending: Ending) {
+  const { view } = t;
+  const answer = view.textNode.data;
+  const current = t.conversation === conversation;
+  view.article.setAttribute('aria-busy', 'false');
+  if (ending.state === 'done') {
+    const { stream } = ending;
+    const usage = await stream.finalUsage();
+    if (current) history.push({ role: 'assistant', content: answer });
+    view.article.dataset.state = 'done';
+    keepingBottom(
+      () =>
+        (view.meta.textContent = [
+          usage ? `${usage.completion_tokens} tokens` : null,
+          stream.finishReason === 'length' ? 'cut at max tokens' : null,
+          (t.call?.jobId ?? stream.jobId) ? `job ${t.call?.jobId ?? stream.jobId}` : null,
+        ]
+          .filter(Boolean)
+          .join(' · ')),
+    );
+  } else if (ending.state === 'stopped') {
+    // Keep what arrived: the next turn sends it as the assistant's (partial) answer.
+    if (current) {
+      if (answer) history.push({ role: 'assistant', content: answer });
+      else history.pop();
+    }
+    view.article.dataset.state = 'stopped';
+    keepingBottom(() => (view.meta.textContent = 'Stopped'));
+  } else {
+    // Nothing usable: forget the turn and give the text back, so it can be sent again.
+    view.article.dataset.state = 'error';
+    keepingBottom(() => (view.meta.textContent = 'Failed'));
+    if (current) {
+      const asked = history.pop();
+      showStatus(describeError(ending.err), 'error');
+      if (!input.value && typeof asked?.content === 'string') input.value = asked.content;
+    }
+  }
+  // The call is over (each way above): a reload has nothing to pick up.
+  if (t.call) clearInFlight(t.call.callId);
+  if (turn === t) {
+    turn = null;
+    setBusy(false);
+    input.focus();
+  }
+  await refreshCredits();
+  // A stopped answer's job is settled off the response path; show the released hold too.
+  if (ending.state !== 'done') setTimeout(() => void refreshCredits(), 1500);
+}
+
+/**
+ * Stop: cancels the call, whose stream then ends with a `call_cancelled` event. Pressed before the
+ * start named the call, the cancel goes out as soon as it does.
+ */
+async function stop(t: Turn) {
+  if (t.stopRequested) return;
+  t.stopRequested = true;
+  if (t.call) await cancel(t, t.call.callId);
+  // A stream the gateway did not make resumable ends when this page leaves it.
+  else if (t.started) t.reading.abort();
+}
+
+async function cancel(t: Turn, callId: string) {
+  try {
+    await cancelCall(connection, callId);
+  } catch (err) {
+    // The gateway was not told (unreachable, key gone): at least stop showing the answer.
+    if (t.conversation === conversation)
+      showStatus(`The answer could not be cancelled: ${describeError(err)}`, 'error');
+    t.reading.abort();
+    return;
+  }
+  // The cancelled stream's last event ends the reading; should it not come, end it anyway.
+  setTimeout(() => t.reading.abort(), 3000);
+}
+
 async function send(text: string) {
   if (!client) {
     showStatus('Paste an API key first.', 'error');
@@ -108,71 +281,39 @@ async function send(text: string) {
   showStatus('');
   history.push({ role: 'user', content: text });
   addMessage('user', text);
-  const view = addMessage('assistant', '');
-  view.article.dataset.state = 'streaming';
-  view.article.setAttribute('aria-busy', 'true');
-  const textNode = view.body.appendChild(document.createTextNode(''));
-  const controller = new AbortController();
-  inFlight = controller;
-  setBusy(true);
-  let answer = '';
-  try {
-    const stream = await client.createAndCallStream({
-      jobType: 'chat',
-      model: modelSelect.value || undefined,
-      messages: history,
-      signal: controller.signal,
-    });
-    for await (const chunk of stream) {
-      const content = chunk.choices[0]?.delta.content;
-      if (content) {
-        answer += content;
-        keepingBottom(() => (textNode.data = answer));
-      }
-    }
-    const usage = await stream.finalUsage();
-    history.push({ role: 'assistant', content: answer });
-    view.article.dataset.state = 'done';
-    keepingBottom(
-      () =>
-        (view.meta.textContent = [
-          usage ? `${usage.completion_tokens} tokens` : null,
-          stream.finishReason === 'length' ? 'cut at max tokens' : null,
-          stream.jobId ? `job ${stream.jobId}` : null,
-        ]
-          .filter(Boolean)
-          .join(' · ')),
-    );
-  } catch (err) {
-    if (err instanceof APIUserAbortError) {
-      // Keep what arrived: the next turn sends it as the assistant's (partial) answer.
-      if (answer) history.push({ role: 'assistant', content: answer });
-      else history.pop();
-      view.article.dataset.state = 'stopped';
-      keepingBottom(() => (view.meta.textContent = 'Stopped'));
-    } else {
-      // Nothing usable: forget the turn and give the text back, so it can be sent again.
-      history.pop();
-      view.article.dataset.state = 'error';
-      keepingBottom(() => (view.meta.textContent = 'Failed'));
-      showStatus(describeError(err), 'error');
-      if (!input.value) input.value = text;
-    }
-  } finally {
-    view.article.setAttribute('aria-busy', 'false');
-    inFlight = null;
-    setBusy(false);
-    input.focus();
+  const t = beginTurn(null);
+  const messages = [...history];
+  const ending = await follow(t, async () => {
+    const { stream, call } = await startCall(connection, { model: modelSelect.value || undefined, messages });
+    t.started = true;
+    t.call = call;
+    // The request went out unsignalled (see startCall); from here the page's Stop may end the reading.
+    if (t.reading.signal.aborted) stream.abort();
+    else t.reading.signal.addEventListener('abort', () => stream.abort(), { once: true });
+    if (call && t.stopRequested) void cancel(t, call.callId);
+    else if (call) saveInFlight(call);
+    else if (t.stopRequested) t.reading.abort();
+    return stream;
+  });
+  await finish(t, ending);
+}
+
+/** A call a closed or reloaded page left running: the conversation it answers, then its whole answer, live to its end. */
+async function resume(saved: InFlight) {
+  history.push(...saved.messages);
+  for (const m of saved.messages) {
+    if (m.role !== 'user' && m.role !== 'assistant') continue;
+    const view = addMessage(m.role, typeof m.content === 'string' ? m.content : '');
+    if (m.role === 'assistant') view.article.dataset.state = 'done';
   }
-  await refreshCredits();
-  // A stopped answer's job is settled off the response path; show the released hold too.
-  if (view.article.dataset.state !== 'done') setTimeout(() => void refreshCredits(), 1500);
+  const t = beginTurn(saved);
+  await finish(t, await follow(t, () => attachCall(connection, saved, t.reading.signal)));
 }
 
 composer.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = input.value.trim();
-  if (!text || inFlight) return;
+  if (!text || turn) return;
   input.value = '';
   void send(text);
 });
@@ -185,10 +326,20 @@ input.addEventListener('keydown', (e) => {
   }
 });
 
-stopButton.addEventListener('click', () => inFlight?.abort());
+stopButton.addEventListener('click', () => {
+  if (turn) void stop(turn);
+});
 
 $<HTMLButtonElement>('#new-chat').addEventListener('click', () => {
-  inFlight?.abort();
+  // The running answer is cancelled and left to end on its own, out of the new conversation.
+  const t = turn;
+  turn = null;
+  conversation++;
+  if (t) {
+    void stop(t);
+    if (t.call) clearInFlight(t.call.callId);
+  }
+  setBusy(false);
   history.length = 0;
   log.replaceChildren();
   showStatus('New conversation.');

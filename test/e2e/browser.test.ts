@@ -1,7 +1,9 @@
 /**
  * The two pages in headless Chromium against `npm start`: the chat streams (the answer grows
- * over several repaints), Stop stops it, the credits change after an answer, errors read well,
- * and the dashboard draws its charts from the team's data. Screenshots go to test-results/;
+ * over several repaints), Stop cancels it, the credits change after an answer, errors read well,
+ * and the dashboard draws its charts from the team's data. Answers are resumable calls: a reload
+ * mid-answer shows the whole answer and lets it finish, charged once, and a plain EventSource
+ * whose connection drops comes back by itself and misses nothing. Screenshots go to test-results/;
  * with SLUICE_UPDATE_DOCS=1 the final ones also replace docs/chat.png and docs/dashboard.png.
  */
 import { existsSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCuttingProxy } from './support/cutting-proxy';
 import { type Gateway, startGateway } from './support/gateway';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -73,6 +76,80 @@ async function watchAnswer(stopAfterChars = Infinity) {
   return lengths;
 }
 
+/** A GET on the team's API with the demo key. */
+async function apiGet<T>(path: string): Promise<T> {
+  const res = await fetch(`${gateway.base}${path}`, { headers: { authorization: `Bearer ${gateway.key}` } });
+  expect(res.status, `GET ${path}`).toBe(200);
+  return (await res.json()) as T;
+}
+
+/** The team's available credits once no call holds any (every earlier answer settled). */
+async function settledCredits(): Promise<number> {
+  for (let i = 0; ; i++) {
+    const c = await apiGet<{ credits_remaining: number; credits_held: number }>('/api/teams/acme-corp/credits');
+    if (c.credits_held === 0) return c.credits_remaining;
+    if (i === 50) throw new Error(`credits still held: ${JSON.stringify(c)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts a chat answer on the job API (the page's request); the response is not read here. */
+function startAnswer(prompt: string, resumable: boolean) {
+  return fetch(`${gateway.base}/api/jobs/create-and-call-stream`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${gateway.key}`,
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+    },
+    body: JSON.stringify({
+      team_id: 'acme-corp',
+      job_type: 'chat',
+      model: 'mock',
+      messages: [{ role: 'user', content: prompt }],
+      resumable,
+    }),
+  });
+}
+
+/** The text of a chat stream's `data:` chunks. */
+function contentOf(data: string[]): string {
+  let text = '';
+  for (const d of data) {
+    if (d === '[DONE]') continue;
+    const chunk = JSON.parse(d) as { choices: { delta?: { content?: string } }[] };
+    text += chunk.choices[0]?.delta?.content ?? '';
+  }
+  return text;
+}
+
+/** What the mock model answers `prompt` when nothing interrupts it (it is deterministic). */
+async function uninterruptedAnswer(prompt: string): Promise<string> {
+  const res = await startAnswer(prompt, false);
+  expect(res.status).toBe(200);
+  const body = await res.text();
+  expect(body).toContain('data: [DONE]');
+  return contentOf([...body.matchAll(/^data: (.*)$/gm)].map((m) => m[1]!));
+}
+
+interface SavedCall {
+  callId: string;
+  jobId: string;
+  streamUrl: string;
+  messages: { role: string; content: string }[];
+}
+const savedCall = () =>
+  page.evaluate(() => JSON.parse(localStorage.getItem('sluice.inFlight') ?? 'null') as SavedCall | null);
+
+/** Opens the chat page with the key saved and the mock model listed. */
+async function openChat(base = gateway.base) {
+  await page.goto(`${base}/`);
+  if (!(await page.inputValue('#api-key'))) await saveKey(gateway.key);
+  await page.waitForFunction(() => /^\d+$/.test((document.querySelector('#credits') as HTMLOutputElement).value));
+  await page.waitForSelector('#model option[value="mock"]', { state: 'attached' });
+  await page.selectOption('#model', 'mock');
+}
+
 function screenshot(name: string) {
   return page.screenshot({ path: join(shots, name), fullPage: name.startsWith('dashboard') });
 }
@@ -131,7 +208,12 @@ describe('the pages', () => {
     await page.waitForSelector('.msg.assistant:nth-of-type(4)');
     await page.waitForSelector('.msg.assistant[data-state="streaming"]');
     await watchAnswer(30);
+    // Leaving a resumable call's stream does not end it: Stop cancels it through the API.
+    const cancelled = page.waitForRequest(
+      (r) => r.method() === 'POST' && /^\/api\/calls\/[^/]+\/cancel$/.test(new URL(r.url()).pathname),
+    );
     await page.click('#stop');
+    await cancelled;
     await page.waitForSelector('.msg.assistant[data-state="stopped"]');
     const stoppedAt = (await answerText()).length;
     expect(stoppedAt).toBeGreaterThan(0);
@@ -215,6 +297,198 @@ describe('the pages', () => {
       await page.waitForLoadState('networkidle');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       await screenshot(name);
+    }
+  });
+
+  // After the dashboard's counts: these add answers of their own.
+  it('chat: a reload mid-answer shows the whole answer and lets it finish, charged once', async () => {
+    await page.setViewportSize({ width: 1000, height: 800 });
+    const prompt = 'Please keep streaming while I reload this page halfway through';
+    const whole = await uninterruptedAnswer(prompt);
+    await openChat();
+    const before = await settledCredits();
+
+    await page.fill('#message', prompt);
+    await page.press('#message', 'Enter');
+    await page.waitForSelector('.msg.assistant[data-state="streaming"]');
+    await watchAnswer(30);
+    const shownBefore = await answerText();
+    expect(shownBefore.length).toBeGreaterThan(0);
+    expect(whole.startsWith(shownBefore)).toBe(true);
+    expect(shownBefore.length).toBeLessThan(whole.length);
+    // What a reload needs is kept: the call and the conversation it answers (never the key).
+    const saved = (await savedCall())!;
+    expect(saved).toMatchObject({ callId: expect.any(String), jobId: expect.any(String) });
+    expect(saved.messages).toEqual([{ role: 'user', content: prompt }]);
+    expect(saved.streamUrl).toMatch(new RegExp(`^/api/calls/${saved.callId}/stream\\?token=`));
+    expect(JSON.stringify(saved)).not.toContain(gateway.key);
+
+    await page.reload();
+    // The conversation is back; the answer so far at once (replayed from its first event), then live.
+    await page.waitForSelector('.msg.assistant');
+    expect(await page.textContent('.msg.user .text')).toBe(prompt);
+    const lengths = await watchAnswer();
+    expect(lengths.filter((n) => n > 0)[0]).toBeGreaterThanOrEqual(shownBefore.length);
+    expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+    expect(lengths.length).toBeGreaterThanOrEqual(2);
+    await page.waitForSelector('.msg.assistant[data-state="done"]', { timeout: 15_000 });
+    expect(await answerText()).toBe(whole);
+    expect(await page.locator('.msg').count()).toBe(2);
+    expect(await page.textContent('.msg.assistant .meta')).toContain(`job ${saved.jobId}`);
+    // Ended normally: nothing left to pick up.
+    expect(await savedCall()).toBeNull();
+
+    // One call, stored whole; the newest job is this one (the reload started nothing new).
+    const job = await apiGet<{
+      status: string;
+      costs: { credits_charged: number; total_calls: number };
+      calls: { call_id: string; status: string; content: string }[];
+    }>(`/api/jobs/${saved.jobId}`);
+    expect(job.status).toBe('completed');
+    expect(job.calls).toHaveLength(1);
+    expect(job.calls[0]).toMatchObject({ call_id: saved.callId, status: 'success', content: whole });
+    const jobs = await apiGet<{ data: { job_id: string }[] }>('/api/teams/acme-corp/jobs?limit=1');
+    expect(jobs.data[0]!.job_id).toBe(saved.jobId);
+    // The credits moved once, by that one call's charge.
+    expect(job.costs.credits_charged).toBeGreaterThan(0);
+    expect(before - (await settledCredits())).toBe(job.costs.credits_charged);
+    await page.waitForFunction(
+      (n) => (document.querySelector('#credits') as HTMLOutputElement).value === String(n),
+      before - job.costs.credits_charged,
+    );
+  });
+
+  it('chat: Stop on an answer picked up after a reload cancels the call; nothing is charged', async () => {
+    await openChat();
+    const before = await settledCredits();
+    await page.fill('#message', 'Stop me after the reload');
+    await page.press('#message', 'Enter');
+    await page.waitForSelector('.msg.assistant[data-state="streaming"]');
+    await watchAnswer(20);
+    const saved = (await savedCall())!;
+    await page.reload();
+    await page.waitForSelector('.msg.assistant[data-state="streaming"]');
+    const cancelled = page.waitForRequest(
+      (r) => r.method() === 'POST' && r.url().endsWith(`/api/calls/${saved.callId}/cancel`),
+    );
+    await page.click('#stop');
+    await cancelled;
+    await page.waitForSelector('.msg.assistant[data-state="stopped"]');
+    expect(await page.textContent('.msg.assistant .meta')).toBe('Stopped');
+    const stoppedAt = (await answerText()).length;
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(await savedCall()).toBeNull();
+    // The call ended where it was cancelled: what it stored is what the page shows.
+    const job = await apiGet<{
+      status: string;
+      costs: { credits_charged: number };
+      calls: { status: string; content: string }[];
+    }>(`/api/jobs/${saved.jobId}`);
+    expect(job.calls).toHaveLength(1);
+    expect(job.calls[0]).toMatchObject({ status: 'client_aborted', content: await answerText() });
+    expect(job.status).toMatch(/^(cancelled|failed)$/);
+    expect(job.costs.credits_charged).toBe(0);
+    expect(await settledCredits()).toBe(before);
+    // A reload now has nothing to pick up.
+    await page.reload();
+    await page.waitForFunction(() => /^\d+$/.test((document.querySelector('#credits') as HTMLOutputElement).value));
+    expect(await page.locator('.msg').count()).toBe(0);
+  });
+
+  it('chat: a connection that drops mid-answer is picked up again by the page, from the first event', async () => {
+    const prompt = 'Keep going when the connection drops';
+    const whole = await uninterruptedAnswer(prompt);
+    // The page from the proxy's origin: its request for the answer breaks after four events.
+    const proxy = await startCuttingProxy(gateway.base, {
+      cut: /^\/api\/jobs\/create-and-call-stream$/,
+      afterEvents: 4,
+    });
+    try {
+      // Another origin: the key is saved there afresh.
+      await openChat(proxy.base);
+      const before = await settledCredits();
+      await page.fill('#message', prompt);
+      await page.press('#message', 'Enter');
+      await page.waitForFunction(() => document.querySelector('#status')!.textContent!.includes('connection broke'));
+      expect(await page.getAttribute('.msg.assistant', 'data-state')).toBe('streaming');
+      await page.waitForSelector('.msg.assistant:not([data-state="streaming"])', { timeout: 15_000 });
+      expect(await page.getAttribute('.msg.assistant', 'data-state'), (await page.textContent('#status')) ?? '').toBe(
+        'done',
+      );
+      expect(await answerText()).toBe(whole);
+      expect(await page.textContent('#status')).toBe('');
+      // The start was cut; the page attached to the same call again, from its first event.
+      const calls = proxy.requests.filter((r) => /^\/api\/(jobs\/create-and-call-stream|calls\/)/.test(r.path));
+      expect(calls.map((r) => [r.path.replace(/call_\w+/, 'call_*'), r.cut, r.lastEventId])).toEqual([
+        ['/api/jobs/create-and-call-stream', true, undefined],
+        ['/api/calls/call_*/stream', false, undefined],
+      ]);
+      const jobId = /job (\S+)/.exec((await page.textContent('.msg.assistant .meta'))!)![1]!;
+      const job = await apiGet<{ costs: { credits_charged: number }; calls: { content: string }[] }>(
+        `/api/jobs/${jobId}`,
+      );
+      expect(job.calls.map((c) => c.content)).toEqual([whole]);
+      expect(before - (await settledCredits())).toBe(job.costs.credits_charged);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a plain EventSource whose connection drops mid-answer reconnects by itself and misses nothing', async () => {
+    const prompt = 'An EventSource should come back by itself after a drop';
+    const whole = await uninterruptedAnswer(prompt);
+    const started = await startAnswer(prompt, true);
+    expect(started.status).toBe(200);
+    expect(started.headers.get('x-sluice-resumable')).toBe('true');
+    const streamUrl = started.headers.get('x-sluice-stream-url')!;
+    // The starter leaves at once; the call goes on without it.
+    await started.body!.cancel();
+
+    // The stream's first connection drops after three events; the browser's reconnection goes through.
+    const proxy = await startCuttingProxy(gateway.base, { cut: /^\/api\/calls\//, afterEvents: 3, retryMs: 200 });
+    try {
+      // A page from the proxy's origin, so the EventSource is same-origin (the token is its only credential).
+      await page.goto(`${proxy.base}/health`);
+      const got = await page.evaluate(
+        (url) =>
+          new Promise<{ events: { id: string; data: string }[]; opens: number; errors: number }>((resolve, reject) => {
+            const es = new EventSource(url);
+            const events: { id: string; data: string }[] = [];
+            let opens = 0;
+            let errors = 0;
+            const timer = setTimeout(() => {
+              es.close();
+              reject(new Error(`no [DONE] within 20 s; ${events.length} events, ${opens} opens, ${errors} errors`));
+            }, 20_000);
+            es.onopen = () => void opens++;
+            es.onerror = () => void errors++;
+            es.onmessage = (e) => {
+              events.push({ id: e.lastEventId, data: e.data as string });
+              if (e.data === '[DONE]') {
+                // Else it would reconnect again once the finished stream closes.
+                es.close();
+                clearTimeout(timer);
+                resolve({ events, opens, errors });
+              }
+            };
+          }),
+        streamUrl,
+      );
+      // Two connections: the cut one, and the one the browser made by itself with Last-Event-ID.
+      const streams = proxy.requests.filter((r) => r.path.startsWith('/api/calls/'));
+      expect(streams.map((r) => [r.cut, r.lastEventId])).toEqual([
+        [true, undefined],
+        [false, '2'],
+      ]);
+      expect(got.opens).toBe(2);
+      expect(got.errors).toBeGreaterThanOrEqual(1);
+      // Every event once, in order; together, the whole answer.
+      const ids = got.events.map((e) => Number(e.id));
+      expect(ids).toEqual(ids.map((_, i) => i));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(contentOf(got.events.map((e) => e.data))).toBe(whole);
+    } finally {
+      await proxy.close();
     }
   });
 });
