@@ -6,7 +6,8 @@
 //   sluice     Sluice: key auth, job checks, credit hold, call bookkeeping
 //   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential and re-encoded phases
 // A phase of its own sets Sluice's routes of other client dialects (/v1/messages, /v1/responses)
-// against the reference forwarding the same upstream stream.
+// against the reference forwarding the same upstream stream; another sets resumable streams against
+// the same route's plain stream, and times reattaching to one.
 // Both Workers run from their production bundles (`wrangler deploy --dry-run`) in workerd through
 // Miniflare's API (bench/host.mjs), one workerd process each and no `wrangler dev` proxy in front.
 // The upstream (bench/upstream.mjs) and the client share one clock. See bench/README.md.
@@ -16,7 +17,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildWorkers, freshD1 } from './lib/build.mjs';
-import { baselineRev, cfg, env, outDir, outPath, quick } from './lib/config.mjs';
+import { baselineRev, cfg, env, outDir, outPath, quick, runs } from './lib/config.mjs';
 import { benchPaths, checkPaths, startWorkers } from './lib/paths.mjs';
 import { cleanUpOnExit, killGroups, makeScratch, runtimeTrouble, stopHost } from './lib/processes.mjs';
 import { rssBytes } from './lib/proc.mjs';
@@ -26,6 +27,7 @@ import { cpuPerCall } from './phases/cpu-per-call.mjs';
 import { cpuSplit } from './phases/cpu-split.mjs';
 import { dialects } from './phases/dialects.mjs';
 import { reencoded } from './phases/reencoded.mjs';
+import { resumable } from './phases/resumable.mjs';
 import { sequentialPhases } from './phases/sequential.mjs';
 import { slowReaders } from './phases/slow-reader.mjs';
 import { sluiceRoutes } from './phases/sluice-routes.mjs';
@@ -54,17 +56,20 @@ async function main() {
     await checkPaths(paths, host);
     const { targets, seqTargets, byName } = paths;
 
-    // The phases, in this order; each logs what it runs to stderr.
-    const { seq, calls } = await sequentialPhases(paths, host);
-    const diag = await sluiceRoutes(byName('sluice'));
-    const split = await cpuSplit(targets.filter((t) => t.pids.length));
-    const perCall = await cpuPerCall(seqTargets.filter((t) => t.pids.length));
+    // The phases, in this order; each logs what it runs to stderr. One that PHASES leaves out
+    // resolves with null, and the report leaves out its rows and targets.
+    const phase = (name, fn) => (runs(name) ? fn() : null);
+    const { seq, calls } = (await phase('sequential', () => sequentialPhases(paths, host))) ?? {};
+    const diag = await phase('routes', () => sluiceRoutes(byName('sluice')));
+    const split = await phase('split', () => cpuSplit(targets.filter((t) => t.pids.length)));
+    const perCall = await phase('per-call', () => cpuPerCall(seqTargets.filter((t) => t.pids.length)));
     await sleep(1000);
     const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
-    const conc = await concurrency(paths);
-    const recode = await reencoded(paths);
-    const dialect = await dialects(paths);
-    const slow = await slowReaders(targets, upstream);
+    const conc = (await phase('concurrency', () => concurrency(paths))) ?? {};
+    const recode = (await phase('reencoded', () => reencoded(paths))) ?? {};
+    const dialect = (await phase('dialects', () => dialects(paths))) ?? { seq: {}, conc: {} };
+    const resume = await phase('resumable', () => resumable(paths));
+    const slow = await phase('slow-reader', () => slowReaders(targets, upstream));
     const runtimeLog = runtimeTrouble(host.log());
 
     const results = report({
@@ -78,11 +83,12 @@ async function main() {
       conc,
       recode,
       dialect,
+      resume,
       slow,
       bundle: build.bundle,
       runtimeLog,
     });
-    if (baselineRev) results.baseline = baselineReport(seq, calls, perCall, recode);
+    if (baselineRev && seq) results.baseline = baselineReport(seq, calls, perCall ?? {}, recode);
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(`\nresults written to ${outPath('results.json')}`);
     // BENCH_STRICT=1 turns a missed target into a failing exit code (for CI).

@@ -21,6 +21,30 @@ const list = (name, full, fast) =>
     .map((s) => Number(s.trim()))
     .filter((c) => c > 0);
 
+/** The phases, in the order a run measures them; PHASES picks some of them. */
+export const PHASE_NAMES = [
+  'sequential',
+  'routes',
+  'split',
+  'per-call',
+  'concurrency',
+  'reencoded',
+  'dialects',
+  'resumable',
+  'slow-reader',
+];
+// PHASES=resumable,dialects: only those phases run (in their usual order), so that one question
+// can be asked without the quarter of an hour the whole run takes. Unset or empty: all of them.
+function phaseList() {
+  const given = (env.PHASES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = given.filter((p) => !PHASE_NAMES.includes(p));
+  if (unknown.length) throw new Error(`PHASES: unknown ${unknown.join(', ')} (known: ${PHASE_NAMES.join(', ')})`);
+  return given.length ? PHASE_NAMES.filter((p) => given.includes(p)) : [...PHASE_NAMES];
+}
+
 /** Every knob, under the name of its environment variable; results.json keeps it as `config`. */
 export const cfg = {
   quick,
@@ -49,12 +73,21 @@ export const cfg = {
   // concurrent streams per path per round (CONC_ROUNDS rounds) for CPU per chunk; 0 skips either.
   DIALECT_SEQ: num('DIALECT_SEQ', 100, 10),
   DIALECT_CONC: num('DIALECT_CONC', 100, 20),
+  // Resumable streams (bench/phases/resumable.mjs): sequential streams per path for TTFT, and as
+  // many reattaching reads of each kind; concurrent streams per path per round (CONC_ROUNDS rounds)
+  // for CPU per chunk and errors; 0 skips either.
+  RESUME_SEQ: num('RESUME_SEQ', 100, 10),
+  RESUME_CONC: num('RESUME_CONC', 200, 20),
   SLOW_S: num('SLOW_S', 10, 3), // how long the slow reader holds its stream
   SLOW_CHUNKS: num('SLOW_CHUNKS', 8000, 4000), // firehose chunks in the slow reader's stream
   SLOW_PAD: num('SLOW_PAD', 4000, 4000), // bytes of content per firehose chunk
   SLOW_READ: num('SLOW_READ', 4096, 4096), // bytes the slow reader takes per second
+  PHASES: phaseList(),
 };
 if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
+
+/** Whether this run measures phase `name` (one of PHASE_NAMES). */
+export const runs = (name) => cfg.PHASES.includes(name);
 
 // BASELINE_REV=<commit>: a second Sluice, built from that commit, joins the sequential phases
 // (warm-up, streams, non-streaming calls), the CPU per call and the re-encoded rounds, interleaved
@@ -72,6 +105,8 @@ export const outPath = (file) => relative(process.cwd(), join(outDir, file));
 export const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RATE_CAP));
 /** The re-encoded phase's extra path: the reference Worker relaying in JavaScript (bench/reference). */
 export const JS_FLOOR = 'reference-js';
+/** The resumable phase's paths (bench/lib/paths.mjs), in the order its rounds start from. */
+export const RESUME = { reference: 'reference-chat', plain: 'sluice-plain', resumable: 'sluice-resumable' };
 /** The concurrency phase's extra paths: the reference doing `units` of CPU work per call (cfg.WORK). */
 export const withWork = (units) => `reference+${units}`;
 /** The admin key Sluice runs with, for creating the bench team and its key. */

@@ -6,12 +6,13 @@
 //   sluice      Sluice, through create-and-call(-stream) with a virtual key
 //   baseline    with BASELINE_REV, that commit's Sluice, in the phases it joins
 // plus the re-encoded phase's variants of the reference and Sluice (Anthropic's and Gemini's APIs),
-// and the dialects phase's: Sluice's /v1 routes of other dialects, and the reference forwarding
-// each upstream format they are served from (bench/lib/dialects.mjs).
+// the dialects phase's: Sluice's /v1 routes of other dialects, and the reference forwarding
+// each upstream format they are served from (bench/lib/dialects.mjs), and the resumable phase's:
+// Sluice's /v1/chat/completions with and without `resumable: true` beside the reference.
 import http from 'node:http';
 import { join } from 'node:path';
 import { request, callOnce, streamOnce } from './client.mjs';
-import { ADMIN_KEY, baselineRev, cfg, JS_FLOOR, root } from './config.mjs';
+import { ADMIN_KEY, baselineRev, cfg, JS_FLOOR, RESUME, root, runs } from './config.mjs';
 import { DIALECTS, referenceFor, UPSTREAMS } from './dialects.mjs';
 import { startHost } from './processes.mjs';
 import { sleep } from './util.mjs';
@@ -132,6 +133,8 @@ export const RECODED = {
  *   recodeTargets(provider)   the re-encoded phase's paths for `anthropic` or `gemini`
  *   dialectTargets  the dialects phase's paths: the reference once per upstream format, then
  *                   Sluice once per dialect (named as in bench/lib/dialects.mjs)
+ *   resumeTargets   the resumable phase's paths (named in RESUME): the reference, Sluice's plain
+ *                   chat stream, the same resumable
  */
 export async function benchPaths(host, upstream) {
   const sluiceUrl = host.workers.sluice.url;
@@ -222,13 +225,38 @@ export async function benchPaths(host, upstream) {
       events: d.events,
     })),
   ];
-  return { targets, seqTargets, byName, recodeTargets, dialectTargets };
+  // Not the baseline either: a commit from before resumable calls would answer the plain stream.
+  const resumeTargets = resumablePaths(byName, key);
+  return { targets, seqTargets, byName, recodeTargets, dialectTargets, resumeTargets };
+}
+
+/**
+ * The resumable phase's paths: Sluice's /v1/chat/completions with and without `resumable: true`,
+ * and the reference forwarding the same upstream stream. All three send one body (usage asked for,
+ * so the plain stream is the one Sluice relays natively, the cheapest it has); the stamps ride in
+ * the text (`stamp: 'text'` in every shape of the phase), since a resumable call's object writes
+ * the chat chunks anew and keeps only what they say.
+ */
+function resumablePaths(byName, key) {
+  const chat = { streamPath: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, body: openaiBody };
+  return [
+    { ...byName('reference'), name: RESUME.reference },
+    { ...byName('sluice'), ...chat, name: RESUME.plain },
+    {
+      ...byName('sluice'),
+      ...chat,
+      name: RESUME.resumable,
+      body: (shape, stream) => JSON.stringify({ ...JSON.parse(openaiBody(shape, stream)), resumable: true }),
+    },
+  ];
 }
 
 /** Every path must work before anything is measured: one short stream (and call) on each. */
-export async function checkPaths({ seqTargets, recodeTargets, dialectTargets }, host) {
-  const dialects = cfg.DIALECT_SEQ || cfg.DIALECT_CONC ? dialectTargets : [];
-  for (const t of [...(cfg.RECODE ? Object.keys(RECODED).flatMap(recodeTargets) : []), ...dialects]) {
+export async function checkPaths({ seqTargets, recodeTargets, dialectTargets, resumeTargets }, host) {
+  const dialects = runs('dialects') && (cfg.DIALECT_SEQ || cfg.DIALECT_CONC) ? dialectTargets : [];
+  const recoded = runs('reencoded') && cfg.RECODE ? Object.keys(RECODED).flatMap(recodeTargets) : [];
+  const resumable = runs('resumable') && (cfg.RESUME_SEQ || cfg.RESUME_CONC) ? resumeTargets : [];
+  for (const t of [...recoded, ...dialects, ...resumable]) {
     const s = await streamOnce(t, { first: 1, n: 5, gap: 1, stamp: 'text' }, { agent: t.agent, timeoutMs: 15_000 });
     if (!s.ok) await sleep(500);
     if (!s.ok)

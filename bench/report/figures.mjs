@@ -1,7 +1,7 @@
 // The phases' raw samples turned into the figures that the table, the targets and results.json
 // all read: percentiles per path, CPU per chunk over every concurrency level, the reference's
-// per-call work runs, the re-encoded rounds and the client dialects.
-import { cfg, JS_FLOOR, withWork } from '../lib/config.mjs';
+// per-call work runs, the re-encoded rounds, the client dialects and the resumable streams.
+import { cfg, JS_FLOOR, RESUME, withWork } from '../lib/config.mjs';
 import { DIALECTS, referenceFor } from '../lib/dialects.mjs';
 import { pct, roundStats, sum } from '../lib/stats.mjs';
 
@@ -9,20 +9,23 @@ import { pct, roundStats, sum } from '../lib/stats.mjs';
  * `paths`: the names of the main table's paths (direct, reference, sluice), in column order;
  * the rest: what the phases resolved with.
  */
-export function figures({ paths, seq, calls, conc, recode, dialect }) {
+export function figures({ paths, seq, calls, conc, recode, dialect, resume }) {
   const names = paths;
   const per = (fn) => Object.fromEntries(names.map((n) => [n, fn(n)]));
   const levels = Object.keys(conc).map(Number);
   const concStats = Object.fromEntries(levels.map((c) => [c, per((n) => roundStats(conc[c][n]))]));
-  const seqStats = per((n) => streamStats(seq[n]));
-  seqStats.cpu_ms_per_request = per((n) => (seq.cpu[n] === null ? null : (seq.cpu[n] * 1000) / cfg.SEQ));
-  const callStats = per((n) => ({
-    requests: calls[n].ms.length,
-    errors: calls[n].errors,
-    last_error: calls[n].lastError,
-    p50: pct(calls[n].ms, 0.5),
-    p99: pct(calls[n].ms, 0.99),
-  }));
+  // Null when PHASES leaves the sequential phases out.
+  const seqStats = seq ? per((n) => streamStats(seq[n])) : null;
+  if (seqStats) seqStats.cpu_ms_per_request = per((n) => (seq.cpu[n] === null ? null : (seq.cpu[n] * 1000) / cfg.SEQ));
+  const callStats = calls
+    ? per((n) => ({
+        requests: calls[n].ms.length,
+        errors: calls[n].errors,
+        last_error: calls[n].lastError,
+        p50: pct(calls[n].ms, 0.5),
+        p99: pct(calls[n].ms, 0.99),
+      }))
+    : null;
   const cpuOverPhases = (field) =>
     per((n) => {
       const all = levels.map((c) => concStats[c][n]);
@@ -63,6 +66,7 @@ export function figures({ paths, seq, calls, conc, recode, dialect }) {
     ]),
   );
   const dialectStats = dialectFigures(dialect);
+  const resumeStats = resume ? resumableFigures(resume) : null;
   return {
     names,
     per,
@@ -77,6 +81,7 @@ export function figures({ paths, seq, calls, conc, recode, dialect }) {
     workStats,
     recodeStats,
     dialectStats,
+    resumeStats,
   };
 }
 
@@ -116,4 +121,23 @@ function dialectFigures({ seq, conc }) {
       },
     ]),
   );
+}
+
+/**
+ * The resumable phase, per path (`reference`, `plain`, `resumable`: the keys of RESUME):
+ * `sequential` and `concurrent` figures as for a client dialect, and `reattach`: the first-byte
+ * times of reattaching mid-answer (`mid`) and after the end (`ended`), and of the authenticated
+ * D1 read beside them (`auth_read`). A part the phase skipped is null.
+ */
+function resumableFigures({ seq, reattach, conc }) {
+  const paths = (fn) => Object.fromEntries(Object.entries(RESUME).map(([key, name]) => [key, fn(name)]));
+  const latency = (a) =>
+    a
+      ? { requests: a.ms.length, errors: a.errors, last_error: a.lastError, p50: pct(a.ms, 0.5), p99: pct(a.ms, 0.99) }
+      : null;
+  return {
+    sequential: paths((n) => (seq[n] ? streamStats(seq[n]) : null)),
+    reattach: { mid: latency(reattach.mid), ended: latency(reattach.ended), auth_read: latency(reattach.auth_read) },
+    concurrent: paths((n) => (conc[n] ? roundStats(conc[n]) : null)),
+  };
 }

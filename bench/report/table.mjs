@@ -1,6 +1,6 @@
 // The main console table: one column per path (direct, reference, sluice), then what Sluice adds
 // to any Worker (sluice-ref) and what a Worker hop costs (ref-direct). One section per phase.
-import { cfg, concGap, JS_FLOOR } from '../lib/config.mjs';
+import { cfg, concGap, JS_FLOOR, runs } from '../lib/config.mjs';
 import { dialectLabel } from '../lib/dialects.mjs';
 import { SHORT_STREAM } from '../phases/cpu-per-call.mjs';
 import { DIALECT_SEQ_SHAPE } from '../phases/dialects.mjs';
@@ -9,20 +9,8 @@ import { f, KiB, MiB, printTable, sgn } from './format.mjs';
 
 /** `fig`: from figures(); the rest: what the phases resolved with. */
 export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss, slow, bundle }) {
-  const {
-    names,
-    per,
-    levels,
-    small,
-    seqStats,
-    callStats,
-    concStats,
-    cpuTotal,
-    d1CpuTotal,
-    workStats,
-    recodeStats,
-    dialectStats,
-  } = fig;
+  const { names, per, levels, small, seqStats, concStats, cpuTotal, d1CpuTotal, workStats, recodeStats, dialectStats } =
+    fig;
   const rows = [];
   const row = (label, vals, d = 2, diff = true) => {
     const [a, b, c] = names.map((n) => vals[n]);
@@ -42,6 +30,146 @@ export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss,
   };
   // Sluice's local D1, when it runs in a process of its own (D1=apart).
   const d1Row = (label, value, d) => cellRow(label, 'sluice', value, d);
+  if (seqStats) sequentialRows(fig, { seq, calls }, { row, section, d1Row });
+  for (const c of levels) {
+    section(
+      `${c} concurrent streams x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks, ${concGap(c)} ms apart, ${Math.round((c * 1000) / concGap(c))} chunks/s)`,
+    );
+    const s = concStats[c];
+    row(
+      '  completed / started',
+      per((n) => `${s[n].completed}/${s[n].streams}`),
+      0,
+      false,
+    );
+    row(
+      '  errors',
+      per((n) => s[n].errors),
+      0,
+    );
+    row(
+      '  TTFT p99 (ms)',
+      per((n) => s[n].ttft_p99),
+    );
+    row(
+      '  per-chunk delay p50 (ms)',
+      per((n) => s[n].chunk_p50),
+      3,
+    );
+    row(
+      '  per-chunk delay p99 (ms)',
+      per((n) => s[n].chunk_p99),
+      3,
+    );
+    row(
+      '    of which sent once every stream had its first token, p99 (ms)',
+      per((n) => s[n].steady_chunk_p99),
+      3,
+    );
+    row(
+      '  runtime CPU per chunk (us)',
+      per((n) => s[n].cpu_us_per_chunk),
+      1,
+    );
+    d1Row('  local D1 process CPU per chunk (us)', s.sluice.d1_cpu_us_per_chunk, 1);
+    // In the reference's column: the same Worker with more CPU work per call.
+    for (const w of c === small ? workStats : [])
+      cellRow(
+        `  the reference with ${sgn(w.extra_cpu_ms_per_call)} ms of CPU a call: delay p99 (ms), ${f(w.chunk_p99_ratio)}x`,
+        'reference',
+        w.chunk_p99,
+        3,
+      );
+    row(
+      '  runtime RSS peak (MiB)',
+      per((n) => (s[n].peak_rss === null ? null : s[n].peak_rss / MiB)),
+      1,
+    );
+  }
+  section('runtime process (workerd)');
+  if (levels.length) {
+    row('  CPU per chunk, all concurrency phases (us)', cpuTotal, 1);
+    d1Row('  local D1 process CPU per chunk, all concurrency phases (us)', d1CpuTotal.sluice, 1);
+  }
+  if (split) {
+    row(
+      `  CPU split: per chunk, slope of ${cfg.SPLIT} streams of 20 vs 220 chunks (us)`,
+      per((n) => split[n]?.per_chunk_us ?? null),
+      1,
+    );
+    row(
+      '  CPU split: per call, the rest (ms)',
+      per((n) => split[n]?.per_call_ms ?? null),
+    );
+  }
+  if (perCall)
+    row(
+      `  CPU per short stream (${SHORT_STREAM.n} chunks), ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} (ms)`,
+      per((n) => perCall[n]?.cpu_ms_per_stream ?? null),
+      3,
+    );
+  row(
+    '  RSS idle (MiB)',
+    per((n) => (idleRss[n] === null ? null : idleRss[n] / MiB)),
+    1,
+  );
+  for (const [provider, s] of Object.entries(recodeStats)) {
+    section(
+      `${provider} streams, ${cfg.RECODE} concurrent x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks): Sluice re-encodes them, the reference forwards them`,
+    );
+    row(
+      '  completed / started',
+      per((n) => (s[n] ? `${s[n].completed}/${s[n].streams}` : null)),
+      0,
+      false,
+    );
+    row(
+      '  per-chunk delay p99 (ms)',
+      per((n) => s[n]?.chunk_p99 ?? null),
+      3,
+    );
+    row(
+      '  runtime CPU per chunk (us)',
+      per((n) => s[n]?.cpu_us_per_chunk ?? null),
+      1,
+    );
+    // In the reference's column: the same Worker, moving each chunk through JavaScript.
+    const floor = s[JS_FLOOR];
+    cellRow('  the reference relaying in JavaScript: per-chunk delay p99 (ms)', 'reference', floor?.chunk_p99, 3);
+    cellRow(
+      '  the reference relaying in JavaScript: runtime CPU per chunk (us)',
+      'reference',
+      floor?.cpu_us_per_chunk,
+      1,
+    );
+    d1Row('  local D1 process CPU per chunk (us)', s.sluice?.d1_cpu_us_per_chunk, 1);
+  }
+  if (runs('dialects')) dialectRows(dialectStats, row, section, d1Row);
+  if (slow) slowRows(slow, { row, section, per });
+  section('production bundle (wrangler deploy --dry-run)');
+  rows.push(['  Worker code, gzip (KiB)', '', '', f(bundle.worker_gzip_bytes / KiB, 1), '', '']);
+  rows.push(['  total upload, gzip (KiB)', '', '', f(bundle.total_gzip_bytes / KiB, 1), '', '']);
+  rows.push(['  total upload, raw (KiB)', '', '', f(bundle.total_bytes / KiB, 1), '', '']);
+
+  if (diag) {
+    section(
+      `Sluice's own routes, no upstream (${cfg.DIAG} sequential requests each): latency p50 / p99, CPU per request (ms)`,
+    );
+    for (const [label, v] of Object.entries(diag))
+      rows.push([`  ${label}`, '', '', `${f(v.p50)} / ${f(v.p99)}`, `cpu ${f(v.cpu_ms_per_request)}`, '']);
+  }
+
+  console.log('');
+  printTable(['', 'direct', 'reference', 'sluice', 'sluice-ref', 'ref-direct'], rows);
+  console.log(
+    cfg.D1 === 'apart'
+      ? "\nSluice's local D1 ran in a workerd process of its own (D1=apart): Sluice's runtime rows are the Worker's process, the local D1 rows that other process."
+      : "\nSluice's local D1 ran inside Sluice's workerd process (D1=shared): Sluice's runtime rows include it.",
+  );
+}
+
+/** The sequential streams and non-streaming calls (the `sequential` phase). */
+function sequentialRows({ per, seqStats, callStats }, { seq, calls }, { row, section, d1Row }) {
   section(`sequential streams (${cfg.SEQ} per path, ${cfg.SEQ_N} chunks, ${cfg.GAP_MS} ms apart)`);
   row(
     '  TTFT p50 (ms)',
@@ -102,115 +230,10 @@ export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss,
     3,
   );
   d1Row('  local D1 process CPU per request (ms)', calls.cpu.d1 === null ? null : (calls.cpu.d1 * 1000) / cfg.SEQ, 3);
-  for (const c of levels) {
-    section(
-      `${c} concurrent streams x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks, ${concGap(c)} ms apart, ${Math.round((c * 1000) / concGap(c))} chunks/s)`,
-    );
-    const s = concStats[c];
-    row(
-      '  completed / started',
-      per((n) => `${s[n].completed}/${s[n].streams}`),
-      0,
-      false,
-    );
-    row(
-      '  errors',
-      per((n) => s[n].errors),
-      0,
-    );
-    row(
-      '  TTFT p99 (ms)',
-      per((n) => s[n].ttft_p99),
-    );
-    row(
-      '  per-chunk delay p50 (ms)',
-      per((n) => s[n].chunk_p50),
-      3,
-    );
-    row(
-      '  per-chunk delay p99 (ms)',
-      per((n) => s[n].chunk_p99),
-      3,
-    );
-    row(
-      '    of which sent once every stream had its first token, p99 (ms)',
-      per((n) => s[n].steady_chunk_p99),
-      3,
-    );
-    row(
-      '  runtime CPU per chunk (us)',
-      per((n) => s[n].cpu_us_per_chunk),
-      1,
-    );
-    d1Row('  local D1 process CPU per chunk (us)', s.sluice.d1_cpu_us_per_chunk, 1);
-    // In the reference's column: the same Worker with more CPU work per call.
-    for (const w of c === small ? workStats : [])
-      cellRow(
-        `  the reference with ${sgn(w.extra_cpu_ms_per_call)} ms of CPU a call: delay p99 (ms), ${f(w.chunk_p99_ratio)}x`,
-        'reference',
-        w.chunk_p99,
-        3,
-      );
-    row(
-      '  runtime RSS peak (MiB)',
-      per((n) => (s[n].peak_rss === null ? null : s[n].peak_rss / MiB)),
-      1,
-    );
-  }
-  section('runtime process (workerd)');
-  row('  CPU per chunk, all concurrency phases (us)', cpuTotal, 1);
-  d1Row('  local D1 process CPU per chunk, all concurrency phases (us)', d1CpuTotal.sluice, 1);
-  row(
-    `  CPU split: per chunk, slope of ${cfg.SPLIT} streams of 20 vs 220 chunks (us)`,
-    per((n) => split[n]?.per_chunk_us ?? null),
-    1,
-  );
-  row(
-    '  CPU split: per call, the rest (ms)',
-    per((n) => split[n]?.per_call_ms ?? null),
-  );
-  row(
-    `  CPU per short stream (${SHORT_STREAM.n} chunks), ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} (ms)`,
-    per((n) => perCall[n]?.cpu_ms_per_stream ?? null),
-    3,
-  );
-  row(
-    '  RSS idle (MiB)',
-    per((n) => (idleRss[n] === null ? null : idleRss[n] / MiB)),
-    1,
-  );
-  for (const [provider, s] of Object.entries(recodeStats)) {
-    section(
-      `${provider} streams, ${cfg.RECODE} concurrent x ${cfg.CONC_ROUNDS} rounds (${cfg.N} chunks): Sluice re-encodes them, the reference forwards them`,
-    );
-    row(
-      '  completed / started',
-      per((n) => (s[n] ? `${s[n].completed}/${s[n].streams}` : null)),
-      0,
-      false,
-    );
-    row(
-      '  per-chunk delay p99 (ms)',
-      per((n) => s[n]?.chunk_p99 ?? null),
-      3,
-    );
-    row(
-      '  runtime CPU per chunk (us)',
-      per((n) => s[n]?.cpu_us_per_chunk ?? null),
-      1,
-    );
-    // In the reference's column: the same Worker, moving each chunk through JavaScript.
-    const floor = s[JS_FLOOR];
-    cellRow('  the reference relaying in JavaScript: per-chunk delay p99 (ms)', 'reference', floor?.chunk_p99, 3);
-    cellRow(
-      '  the reference relaying in JavaScript: runtime CPU per chunk (us)',
-      'reference',
-      floor?.cpu_us_per_chunk,
-      1,
-    );
-    d1Row('  local D1 process CPU per chunk (us)', s.sluice?.d1_cpu_us_per_chunk, 1);
-  }
-  dialectRows(dialectStats, row, section, d1Row);
+}
+
+/** The slow reader, one stream per path. */
+function slowRows(slow, { row, section, per }) {
   section(`slow reader (${cfg.SLOW_READ} B/s for ${cfg.SLOW_S} s; firehose of ${cfg.SLOW_CHUNKS} x ${cfg.SLOW_PAD} B)`);
   row(
     '  RSS growth from request start (MiB)',
@@ -257,24 +280,6 @@ export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss,
     '  RSS peak while drained (MiB)',
     per((n) => (slow[n].rss_drain_peak === null ? null : slow[n].rss_drain_peak / MiB)),
     1,
-  );
-  section('production bundle (wrangler deploy --dry-run)');
-  rows.push(['  Worker code, gzip (KiB)', '', '', f(bundle.worker_gzip_bytes / KiB, 1), '', '']);
-  rows.push(['  total upload, gzip (KiB)', '', '', f(bundle.total_gzip_bytes / KiB, 1), '', '']);
-  rows.push(['  total upload, raw (KiB)', '', '', f(bundle.total_bytes / KiB, 1), '', '']);
-
-  section(
-    `Sluice's own routes, no upstream (${cfg.DIAG} sequential requests each): latency p50 / p99, CPU per request (ms)`,
-  );
-  for (const [label, v] of Object.entries(diag))
-    rows.push([`  ${label}`, '', '', `${f(v.p50)} / ${f(v.p99)}`, `cpu ${f(v.cpu_ms_per_request)}`, '']);
-
-  console.log('');
-  printTable(['', 'direct', 'reference', 'sluice', 'sluice-ref', 'ref-direct'], rows);
-  console.log(
-    cfg.D1 === 'apart'
-      ? "\nSluice's local D1 ran in a workerd process of its own (D1=apart): Sluice's runtime rows are the Worker's process, the local D1 rows that other process."
-      : "\nSluice's local D1 ran inside Sluice's workerd process (D1=shared): Sluice's runtime rows include it.",
   );
 }
 

@@ -6,8 +6,9 @@
 //                 which side it fell on; BENCH_STRICT does not fail on it)
 //   missed        it is not within its target (BENCH_STRICT=1 fails the run on one of these)
 //   not a target  a figure kept beside the targets for information; `met` is null
-import { cfg, JS_FLOOR, outPath } from '../lib/config.mjs';
+import { cfg, JS_FLOOR, outPath, runs } from '../lib/config.mjs';
 import { dialectLabel } from '../lib/dialects.mjs';
+import { AUTH_READ } from '../phases/resumable.mjs';
 import { wholeAndInOrder } from '../phases/slow-reader.mjs';
 import { f, KiB, MiB, sgn } from './format.mjs';
 
@@ -16,7 +17,7 @@ const LINE = 0.1;
 
 /** `fig`: from figures(); the rest: what the phases resolved with. Returns [{target, met, figure, status}]. */
 export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
-  const { levels, small, big, seqStats, concStats, cpuTotal, d1CpuTotal, recodeStats, dialectStats } = fig;
+  const { levels, small, big, seqStats, concStats, cpuTotal, d1CpuTotal, recodeStats, dialectStats, resumeStats } = fig;
   const d = (a, b) => (a === null || b === null ? null : a - b);
   const targetsOut = [];
   /** A target that is met or not: a count, a yes or no, a size that is the same in every run. */
@@ -31,22 +32,26 @@ export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
     targetsOut.push({ target: name, met, figure, status: onLine ? 'on the line' : met ? 'met' : 'missed' });
   };
   const notATarget = (name, figure) => targetsOut.push({ target: name, met: null, figure, status: 'not a target' });
-  const ttft50 = d(seqStats.sluice.ttft_p50, seqStats.reference.ttft_p50);
-  const ttft99 = d(seqStats.sluice.ttft_p99, seqStats.reference.ttft_p99);
-  withinLimit('TTFT sluice-ref p50 <= 1 ms', ttft50, 1, `${sgn(ttft50)} ms`);
-  withinLimit('TTFT sluice-ref p99 <= 5 ms', ttft99, 5, `${sgn(ttft99)} ms`);
-  const ch50 = d(seqStats.sluice.chunk_p50, seqStats.reference.chunk_p50);
-  const ch99 = d(seqStats.sluice.chunk_p99, seqStats.reference.chunk_p99);
-  withinLimit('per-chunk sluice-ref p50 <= 0.5 ms', ch50, 0.5, `${sgn(ch50, 3)} ms`);
-  withinLimit('per-chunk sluice-ref p99 <= 2 ms', ch99, 2, `${sgn(ch99, 3)} ms`);
+  // PHASES can leave out any phase; its targets go with it.
+  if (seqStats) {
+    const ttft50 = d(seqStats.sluice.ttft_p50, seqStats.reference.ttft_p50);
+    const ttft99 = d(seqStats.sluice.ttft_p99, seqStats.reference.ttft_p99);
+    withinLimit('TTFT sluice-ref p50 <= 1 ms', ttft50, 1, `${sgn(ttft50)} ms`);
+    withinLimit('TTFT sluice-ref p99 <= 5 ms', ttft99, 5, `${sgn(ttft99)} ms`);
+    const ch50 = d(seqStats.sluice.chunk_p50, seqStats.reference.chunk_p50);
+    const ch99 = d(seqStats.sluice.chunk_p99, seqStats.reference.chunk_p99);
+    withinLimit('per-chunk sluice-ref p50 <= 0.5 ms', ch50, 0.5, `${sgn(ch50, 3)} ms`);
+    withinLimit('per-chunk sluice-ref p99 <= 2 ms', ch99, 2, `${sgn(ch99, 3)} ms`);
+  }
   const d1Note = (us) => (us === null || us === undefined ? '' : `; local D1 apart: +${f(us, 1)} us`);
   const cpuRatio = cpuTotal.sluice && cpuTotal.reference ? cpuTotal.sluice / cpuTotal.reference : null;
-  withinLimit(
-    'CPU per chunk <= 2x reference',
-    cpuRatio,
-    2,
-    `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)${d1Note(d1CpuTotal.sluice)}`,
-  );
+  if (levels.length)
+    withinLimit(
+      'CPU per chunk <= 2x reference',
+      cpuRatio,
+      2,
+      `${f(cpuRatio)}x (${f(cpuTotal.sluice, 1)} vs ${f(cpuTotal.reference, 1)} us)${d1Note(d1CpuTotal.sluice)}`,
+    );
   for (const [provider, s] of Object.entries(recodeStats)) {
     const ratio =
       s.sluice.cpu_us_per_chunk && s.reference.cpu_us_per_chunk
@@ -68,7 +73,7 @@ export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
   // Each client dialect against the reference forwarding the same upstream stream: TTFT as for chat,
   // CPU per chunk as for chat where Sluice relays the upstream's events, as re-encoded where it must
   // touch each chunk. DIALECT_SEQ=0 or DIALECT_CONC=0 skips a part of the phase, and with it its targets.
-  for (const dialect of Object.values(dialectStats)) {
+  for (const dialect of runs('dialects') ? Object.values(dialectStats) : []) {
     const label = dialectLabel(dialect);
     const s = dialect.sequential;
     if (s.sluice && s.reference) {
@@ -113,25 +118,8 @@ export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
       `${bigS.completed}/${bigS.streams} completed, ${bigS.errors} errors${bigS.error_samples.length ? ` (${bigS.error_samples.join('; ')})` : ''}`,
     );
   }
-  const sl = slow.sluice;
-  const FLAT = 4 * MiB;
-  withinLimit(
-    'slow reader: memory flat (RSS growth while held < 4 MiB)',
-    sl.rss_hold_growth,
-    FLAT,
-    `${f(sl.rss_hold_growth / MiB)} MiB`,
-    { strictly: true },
-  );
-  const pressured =
-    sl.upstream_writes_refused > 0 &&
-    sl.upstream_blocked_at_end &&
-    sl.upstream_written_at_end < cfg.SLOW_CHUNKS &&
-    sl.upstream_growth_during_hold <= sl.read_growth_during_hold + 1 * MiB;
-  target(
-    'slow reader: upstream back-pressured, nothing dropped',
-    pressured && wholeAndInOrder(sl),
-    `upstream blocked ${(sl.upstream_blocked_ms / 1000).toFixed(1)} s, ${sl.upstream_written_at_end}/${cfg.SLOW_CHUNKS} chunks written after ${cfg.SLOW_S} s, ${f(sl.in_flight_bytes / 1024, 0)} KiB in flight; ${sl.chunks_received}/${cfg.SLOW_CHUNKS} chunks received${sl.in_order ? ' in order' : ' OUT OF ORDER'}`,
-  );
+  if (resumeStats) resumableTargets(resumeStats, { withinLimit, target, d1Note });
+  if (slow) slowTargets(slow.sluice, { withinLimit, target });
   target(
     'Worker code < 250 KiB gzip',
     bundle.worker_gzip_bytes < 250 * KiB,
@@ -151,6 +139,82 @@ export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
   const tw = Math.max(...targetsOut.map((t) => t.target.length));
   for (const t of targetsOut) console.log(`  ${STATUS[t.status].padEnd(11)}  ${t.target.padEnd(tw)}  ${t.figure}`);
   return targetsOut;
+}
+
+/**
+ * The resumable phase's targets: its TTFT against the plain stream on the same route, its CPU per
+ * chunk against the reference, reattaching's first replayed byte in absolute terms (an
+ * authenticated D1 read, the least any keyed request waits, quoted beside it), and every stream
+ * of its concurrent rounds whole. RESUME_SEQ=0 or RESUME_CONC=0 skips a part, and its targets.
+ */
+function resumableTargets(s, { withinLimit, target, d1Note }) {
+  const d = (a, b) => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
+  const q = s.sequential;
+  if (q.resumable && q.plain) {
+    const added = d(q.resumable.ttft_p50, q.plain.ttft_p50);
+    const added99 = d(q.resumable.ttft_p99, q.plain.ttft_p99);
+    withinLimit(
+      'TTFT resumable-plain p50 <= 5 ms',
+      added,
+      5,
+      `${sgn(added)} ms, p99 ${sgn(added99)} ms (p50 ${f(q.resumable.ttft_p50)} vs ${f(q.plain.ttft_p50)} ms), ${q.resumable.errors} errors`,
+      { also: q.resumable.errors === 0 },
+    );
+  }
+  const { mid, ended, auth_read: auth } = s.reattach;
+  for (const [label, r] of [
+    ['mid-answer', mid],
+    ['after the end', ended],
+  ]) {
+    if (!r) continue;
+    withinLimit(
+      `reattach ${label}: first replayed byte p50 <= 10 ms`,
+      r.p50,
+      10,
+      `${f(r.p50)} ms, p99 ${f(r.p99)} ms (${AUTH_READ}: ${f(auth?.p50)} ms), ${r.requests}/${r.requests + r.errors} replays whole${r.last_error ? ` (${r.last_error})` : ''}`,
+      { also: r.errors === 0 },
+    );
+  }
+  const k = s.concurrent;
+  if (k.resumable && k.reference) {
+    const ref = k.reference.cpu_us_per_chunk;
+    const ratio = k.resumable.cpu_us_per_chunk && ref ? k.resumable.cpu_us_per_chunk / ref : null;
+    const plainNote = k.plain?.cpu_us_per_chunk && ref ? `; plain: ${f(k.plain.cpu_us_per_chunk / ref)}x` : '';
+    withinLimit(
+      'CPU per chunk, resumable <= 3x reference',
+      ratio,
+      3,
+      `${f(ratio)}x (${f(k.resumable.cpu_us_per_chunk, 1)} vs ${f(ref, 1)} us)${d1Note(k.resumable.d1_cpu_us_per_chunk)}${plainNote}, ${k.resumable.completed}/${k.resumable.streams} completed`,
+      { also: k.resumable.errors === 0 },
+    );
+    target(
+      `${cfg.RESUME_CONC} concurrent resumable streams, zero errors`,
+      k.resumable.errors === 0 && k.resumable.completed === k.resumable.streams,
+      `${k.resumable.completed}/${k.resumable.streams} completed over ${cfg.CONC_ROUNDS} rounds, ${k.resumable.errors} errors${k.resumable.error_samples.length ? ` (${k.resumable.error_samples.join('; ')})` : ''}`,
+    );
+  }
+}
+
+/** The slow reader's targets, on Sluice's stream. */
+function slowTargets(sl, { withinLimit, target }) {
+  const FLAT = 4 * MiB;
+  withinLimit(
+    'slow reader: memory flat (RSS growth while held < 4 MiB)',
+    sl.rss_hold_growth,
+    FLAT,
+    `${f(sl.rss_hold_growth / MiB)} MiB`,
+    { strictly: true },
+  );
+  const pressured =
+    sl.upstream_writes_refused > 0 &&
+    sl.upstream_blocked_at_end &&
+    sl.upstream_written_at_end < cfg.SLOW_CHUNKS &&
+    sl.upstream_growth_during_hold <= sl.read_growth_during_hold + 1 * MiB;
+  target(
+    'slow reader: upstream back-pressured, nothing dropped',
+    pressured && wholeAndInOrder(sl),
+    `upstream blocked ${(sl.upstream_blocked_ms / 1000).toFixed(1)} s, ${sl.upstream_written_at_end}/${cfg.SLOW_CHUNKS} chunks written after ${cfg.SLOW_S} s, ${f(sl.in_flight_bytes / 1024, 0)} KiB in flight; ${sl.chunks_received}/${cfg.SLOW_CHUNKS} chunks received${sl.in_order ? ' in order' : ' OUT OF ORDER'}`,
+  );
 }
 
 /** How each status reads in the console. */

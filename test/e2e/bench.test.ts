@@ -36,6 +36,9 @@ interface Results {
     SLOW_CHUNKS: number;
     CALL_ROUNDS: number;
     CALL_STREAMS: number;
+    CONC_ROUNDS: number;
+    RESUME_SEQ: number;
+    RESUME_CONC: number;
   };
   sequential_streams: Record<string, PathRun>;
   non_streaming: Record<string, PathRun>;
@@ -43,6 +46,11 @@ interface Results {
   concurrency: Record<string, Record<string, PathRun>>;
   reencoded: Record<string, Record<string, PathRun | null>>;
   client_dialects: Record<string, { sequential: Record<string, PathRun>; concurrent: Record<string, PathRun | null> }>;
+  resumable: {
+    sequential: Record<string, PathRun>;
+    reattach: Record<'mid' | 'ended' | 'auth_read', PathRun>;
+    concurrent: Record<string, PathRun>;
+  };
   slow_reader: Record<string, SlowRun>;
   runtime_log: Record<string, number>;
   targets: { target: string; met: boolean; figure: string }[];
@@ -55,7 +63,7 @@ let stdout: string;
 
 beforeAll(async () => {
   const run = await promisify(execFile)(process.execPath, ['bench/run.mjs'], {
-    env: { ...process.env, QUICK: '1', BENCH_OUT: out, BASELINE_REV: '', SLUICE_REV: '', PROFILE: '' },
+    env: { ...process.env, QUICK: '1', BENCH_OUT: out, BASELINE_REV: '', SLUICE_REV: '', PROFILE: '', PHASES: '' },
     timeout: 420_000,
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -79,6 +87,11 @@ describe('npm run bench (QUICK)', () => {
       'gemini re-encoded',
       'concurrent p99 per-chunk delay',
       'concurrent streams, zero errors',
+      'TTFT resumable-plain p50',
+      'reattach mid-answer',
+      'reattach after the end',
+      'CPU per chunk, resumable',
+      'concurrent resumable streams, zero errors',
       'slow reader: memory flat',
       'slow reader: upstream back-pressured',
       'Worker code < 250 KiB',
@@ -141,6 +154,23 @@ describe('npm run bench (QUICK)', () => {
         expect(conc.completed, `${name} ${path}: ${conc.error_samples?.join('; ')}`).toBe(conc.streams);
         expect(conc.streams, `${name} ${path}`).toBeGreaterThan(0);
       }
+  });
+
+  it('streams resumable calls whole beside the plain ones, and replays them whole to a reader that attaches again', () => {
+    const { RESUME_SEQ, RESUME_CONC, CONC_ROUNDS } = results.config;
+    const { sequential, reattach, concurrent } = results.resumable;
+    for (const path of ['reference', 'plain', 'resumable']) {
+      const seq = sequential[path]!;
+      expect(seq.errors, `${path}: ${seq.last_error}`).toBe(0);
+      expect(seq.requests, path).toBe(RESUME_SEQ);
+      const conc = concurrent[path]!;
+      expect(conc.streams, path).toBe(RESUME_CONC * CONC_ROUNDS);
+      expect(conc.completed, `${path}: ${conc.error_samples?.join('; ')}`).toBe(conc.streams);
+    }
+    for (const kind of ['mid', 'ended', 'auth_read'] as const) {
+      expect(reattach[kind].errors, `${kind}: ${reattach[kind].last_error}`).toBe(0);
+      expect(reattach[kind].requests, kind).toBe(RESUME_SEQ);
+    }
   });
 
   it('holds the upstream back behind a slow reader, then delivers every chunk in order', () => {
