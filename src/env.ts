@@ -6,7 +6,8 @@
 export interface Env {
   DB: D1Database;
   /** One object per resumable call: it reads the upstream, keeps the numbered events, serves every reader. */
-  CALL_STREAMS: DurableObjectNamespace<import('./resumable/call-stream').CallStream>;
+  /** Its class, `CallStream`, types the stubs where they are used (resumable/start.ts), so this file imports nothing. */
+  CALL_STREAMS: DurableObjectNamespace;
   /** Operator secret for `/admin/*`, sent as `X-Admin-Key`. */
   ADMIN_API_KEY?: string;
   DEFAULT_MODEL?: string;

@@ -11,7 +11,7 @@ import type { Context } from 'hono';
 import { ApiError, badRequest } from '../errors';
 import type { AppEnv } from '../http/context';
 import { newId } from '../lib/crypto';
-import type { Access, Refusal } from './call-stream';
+import type { Access, CallStream, Refusal } from './call-stream';
 
 export interface StreamDeps extends CallDeps {
   callStreams: Env['CALL_STREAMS'];
@@ -34,7 +34,8 @@ const thrown = (r: Refusal) =>
     r.headers,
   );
 
-const objectOf = (ns: Env['CALL_STREAMS'], callId: string) => ns.get(ns.idFromName(callId));
+const objectOf = (ns: Env['CALL_STREAMS'], callId: string) =>
+  (ns as unknown as DurableObjectNamespace<CallStream>).get(ns.idFromName(callId));
 
 /** Where a reader attaches to a call's stream, with the token that lets a browser do it without the key. */
 export const streamUrl = (callId: string, token: string) =>

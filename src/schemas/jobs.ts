@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { BufferConfigSchema, Resumable } from './streams';
+import { BufferConfigSchema, Resumable } from '../dialects/stream-options';
 import { ChatParamsShape } from '../core/chat-params';
 
 const Id = z.string().min(1).max(128);

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ChatParamsShape } from '../core/chat-params';
-import { Resumable } from './streams';
+import { Resumable } from '../dialects/stream-options';
 
 /**
  * `POST /v1/chat/completions` as the OpenAI SDKs send it. Fields Sluice does not act on

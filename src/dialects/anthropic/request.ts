@@ -5,7 +5,7 @@
  * server tools and their results) is refused with a 400 naming the field.
  */
 import { z } from '@hono/zod-openapi';
-import { Resumable } from '../../schemas/streams';
+import { Resumable } from '../stream-options';
 import { type ChatParams, type Message, MAX_TOKENS_LIMIT } from '../../core/chat-params';
 import { badRequest } from '../../errors';
 

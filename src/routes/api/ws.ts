@@ -19,7 +19,7 @@ import { createRouter } from '../../http/router';
 import { newId } from '../../lib/crypto';
 import type { Access } from '../../resumable/call-stream';
 import { accessOf, attachStream, cancelStream, startResumable } from '../../resumable/start';
-import { BufferConfigSchema } from '../../schemas/streams';
+import { BufferConfigSchema } from '../../dialects/stream-options';
 
 export const wsApi = createRouter();
 

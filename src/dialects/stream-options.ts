@@ -1,5 +1,6 @@
+/** Request fields about a stream that the routes of every dialect share. */
 import { z } from '@hono/zod-openapi';
-import { BUFFER_DEFAULTS } from '../dialects/ndjson/coalesce';
+import { BUFFER_DEFAULTS } from './ndjson/coalesce';
 
 /** `resumable` on a streaming request: the call is run by an object of its own, and a reader can attach again. */
 export const Resumable = z
