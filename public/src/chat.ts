@@ -2,24 +2,21 @@
  * The chat page (/). Each message is one `create-and-call-stream` request carrying the whole
  * conversation so far: every answer is its own job, created, completed and charged by the
  * gateway in that one request. The call is resumable: the gateway runs it whatever becomes of
- * the page, so a reloaded or reopened page attaches to it again (resumable.ts keeps it in
- * localStorage) and shows the whole answer, and Stop cancels it through the API, since leaving
- * the stream no longer ends it.
+ * the page, so the client's stream attaches to it again by itself when the connection drops, a
+ * reloaded or reopened page resumes it (resumable.ts keeps it in localStorage) and shows the
+ * whole answer, and Stop cancels it through the API, since leaving the stream no longer ends it.
  */
-import { APIUserAbortError, type ChatMessage, type ChatStream, type SluiceClient } from '../../src/client';
+import {
+  APIUserAbortError,
+  type ChatMessage,
+  type ChatStream,
+  type ReconnectOptions,
+  SluiceError,
+  type SluiceClient,
+} from '../../src/client';
 import { bindConnectionForm, type Connection, clientFor, saveConnection } from './connection';
 import { describeError } from './messages';
-import {
-  type InFlight,
-  attachCall,
-  cancelCall,
-  clearInFlight,
-  connectionLost,
-  loadInFlight,
-  saveInFlight,
-  startCall,
-  wasCancelled,
-} from './resumable';
+import { type InFlight, clearInFlight, inFlightOf, loadInFlight, saveInFlight, tokenClient } from './resumable';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -48,7 +45,18 @@ interface Turn {
   /** Ends this page's reading only; the call itself ends by cancelling it. */
   reading: AbortController;
   stopRequested: boolean;
+  /** What reads the call: the page's client, or one with the call's own stream token when no key is saved. */
+  reader: SluiceClient;
 }
+
+/**
+ * A reader waits for the gateway for as long as it stays on the page, since the answer may still
+ * be running there: the attempts to attach (after a reload) and to reattach (after a drop) never
+ * run out, backing off to one every 10 s at most, and only Stop or New chat ends the wait. A
+ * refusal (the call's events expired, the key revoked) ends it at once.
+ */
+const RECONNECT: ReconnectOptions = { maxAttempts: Infinity, initialDelayMs: 1000, maxDelayMs: 10_000 };
+const PATIENT = Infinity;
 
 let conversation = 0;
 let turn: Turn | null = null;
@@ -98,8 +106,8 @@ function connect(c: Connection) {
   void loadModels();
   // An answer a closed or reloaded page left running, once there is a credential to read it with.
   const saved = loadInFlight();
-  if (saved && !turn && history.length === 0 && (c.apiKey || (saved.tokenExpiresAt ?? 0) > Date.now()))
-    void resume(saved);
+  const reader = saved && (client ?? tokenClient(saved, c.teamId || 'acme-corp'));
+  if (saved && reader && !turn && history.length === 0) void resume(saved, reader);
 }
 
 /** Appends a message to the log and returns the element its text goes in. */
@@ -134,7 +142,7 @@ function setBusy(busy: boolean) {
 }
 
 /** An empty assistant message, streaming, as the page's current turn. */
-function beginTurn(call: InFlight | null): Turn {
+function beginTurn(call: InFlight | null, reader: SluiceClient): Turn {
   const view = addMessage('assistant', '');
   view.article.dataset.state = 'streaming';
   view.article.setAttribute('aria-busy', 'true');
@@ -146,52 +154,33 @@ function beginTurn(call: InFlight | null): Turn {
     started: call !== null,
     reading: new AbortController(),
     stopRequested: false,
+    reader,
   };
   turn = t;
   setBusy(true);
   return t;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(new APIUserAbortError())), { once: true });
-  });
-
 type Ending = { state: 'done'; stream: ChatStream } | { state: 'stopped' } | { state: 'error'; err: unknown };
 
+/** The stream's last event said the call was cancelled (by this page's Stop, or another tab's). */
+const wasCancelled = (err: unknown) => err instanceof SluiceError && err.code === 'call_cancelled';
+
 /**
- * Shows a turn's answer as it streams. Each time the connection breaks (not the call), the page
- * attaches to the call again from its first event and rebuilds the answer, as a reload does.
+ * Shows a turn's answer as it streams. A dropped connection does not end it: the client's stream
+ * attaches to the call again after the last event it read, so each piece is appended once.
  */
-async function follow(t: Turn, first: () => Promise<ChatStream>): Promise<Ending> {
-  let open = first;
-  for (let attempt = 0; ; attempt++) {
-    // A replay repeats what is already shown, byte for byte: draw it again only once it is past that.
-    const shown = t.view.textNode.data;
-    let answer = '';
-    try {
-      const stream = await open();
-      if (attempt > 0) showStatus('');
-      for await (const chunk of stream) {
-        const content = chunk.choices[0]?.delta.content;
-        if (!content) continue;
-        answer += content;
-        if (answer.length >= shown.length) keepingBottom(() => (t.view.textNode.data = answer));
-      }
-      return { state: 'done', stream };
-    } catch (err) {
-      if (err instanceof APIUserAbortError || wasCancelled(err)) return { state: 'stopped' };
-      if (!t.call || t.stopRequested || !connectionLost(err)) return { state: 'error', err };
-      showStatus('The connection broke; picking the answer up again…');
-      try {
-        await sleep(Math.min(1000 * 2 ** attempt, 10_000), t.reading.signal);
-      } catch {
-        return { state: 'stopped' };
-      }
-      const call = t.call;
-      open = () => attachCall(connection, call, t.reading.signal);
+async function follow(t: Turn, open: () => Promise<ChatStream>): Promise<Ending> {
+  try {
+    const stream = await open();
+    for await (const chunk of stream) {
+      const content = chunk.choices[0]?.delta.content;
+      if (content) keepingBottom(() => t.view.textNode.appendData(content));
     }
+    return { state: 'done', stream };
+  } catch (err) {
+    if (err instanceof APIUserAbortError || wasCancelled(err)) return { state: 'stopped' };
+    return { state: 'error', err };
   }
 }
 
@@ -260,7 +249,8 @@ async function stop(t: Turn) {
 
 async function cancel(t: Turn, callId: string) {
   try {
-    await cancelCall(connection, callId);
+    // The page's key when one is saved since: a stream token may only read.
+    await (client ?? t.reader).cancel(callId);
   } catch (err) {
     // The gateway was not told (unreachable, key gone): at least stop showing the answer.
     if (t.conversation === conversation)
@@ -281,13 +271,21 @@ async function send(text: string) {
   showStatus('');
   history.push({ role: 'user', content: text });
   addMessage('user', text);
-  const t = beginTurn(null);
+  const t = beginTurn(null, client);
   const messages = [...history];
   const ending = await follow(t, async () => {
-    const { stream, call } = await startCall(connection, { model: modelSelect.value || undefined, messages });
+    // No signal: a start that is already under way must not be abandoned blind, or the call
+    // would run on with nobody knowing its id to cancel it.
+    const stream = await t.reader.createAndCallStream({
+      jobType: 'chat',
+      model: modelSelect.value || undefined,
+      messages,
+      resumable: RECONNECT,
+    });
+    const call = inFlightOf(stream, messages);
     t.started = true;
     t.call = call;
-    // The request went out unsignalled (see startCall); from here the page's Stop may end the reading.
+    // From here, once the response named the call, the page's Stop may end the reading.
     if (t.reading.signal.aborted) stream.abort();
     else t.reading.signal.addEventListener('abort', () => stream.abort(), { once: true });
     if (call && t.stopRequested) void cancel(t, call.callId);
@@ -299,15 +297,18 @@ async function send(text: string) {
 }
 
 /** A call a closed or reloaded page left running: the conversation it answers, then its whole answer, live to its end. */
-async function resume(saved: InFlight) {
+async function resume(saved: InFlight, reader: SluiceClient) {
   history.push(...saved.messages);
   for (const m of saved.messages) {
     if (m.role !== 'user' && m.role !== 'assistant') continue;
     const view = addMessage(m.role, typeof m.content === 'string' ? m.content : '');
     if (m.role === 'assistant') view.article.dataset.state = 'done';
   }
-  const t = beginTurn(saved);
-  await finish(t, await follow(t, () => attachCall(connection, saved, t.reading.signal)));
+  const t = beginTurn(saved, reader);
+  // From the first event, so the answer is rebuilt whole.
+  const open = () =>
+    reader.resume(saved.callId, { signal: t.reading.signal, maxRetries: PATIENT, reconnect: RECONNECT });
+  await finish(t, await follow(t, open));
 }
 
 composer.addEventListener('submit', (e) => {
