@@ -232,8 +232,10 @@ export class CallStream extends DurableObject<Env> {
       return;
     }
     const expiresAt = (call.endedAt ?? 0) + this.config.resumeTtlSeconds * 1000;
-    if (Date.now() >= expiresAt) await this.ctx.storage.deleteAll();
-    else await this.ctx.storage.setAlarm(expiresAt);
+    if (Date.now() >= expiresAt) {
+      await this.ctx.storage.deleteAll();
+      this.logged = null; // what it held is gone with the storage
+    } else await this.ctx.storage.setAlarm(expiresAt);
   }
 
   /** Why `access` may not read this call, or null if it may. */

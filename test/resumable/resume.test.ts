@@ -285,6 +285,28 @@ describe('resumable calls', () => {
     expect(await callRows(res.headers.get('x-job-id')!)).toHaveLength(1);
   });
 
+  it('events are kept for RESUME_TTL after the call ends; then the call row is the record', async () => {
+    const { key } = await setupTeam(100);
+    const model = await upstreamModel('openai', 'answer');
+    const res = await chatCall(key, model, uniqueId('ttl'));
+    await res.text();
+    const callId = res.headers.get('x-call-id')!;
+    expect((await attach(callId, { key })).status).toBe(200);
+
+    // A day and a second later, as the object's alarm finds it.
+    await runInDurableObject(stubOf(callId), (_instance, state) => {
+      state.storage.sql.exec('UPDATE call SET ended_at = ?', Date.now() - (86_400 + 1) * 1000);
+    });
+    await runInDurableObject(stubOf(callId), (_instance, state) => state.abort('read ended_at back')).catch(() => {});
+    expect(await runDurableObjectAlarm(stubOf(callId))).toBe(true);
+
+    const gone = await attach(callId, { key });
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toMatchObject({ error: { code: 'call_not_resumable' } });
+    const [row] = await callRows(res.headers.get('x-job-id')!);
+    expect(row).toMatchObject({ id: callId, status: 'success', content: 'Héllo wörld 🚀' });
+  });
+
   it('a call that is not resumable keeps the plain stream: no ids, no object', async () => {
     const { key } = await setupTeam(100);
     const model = await upstreamModel('openai', 'answer');
