@@ -14,6 +14,17 @@ const byId = namedSql('SELECT * FROM teams WHERE id = :id');
 /** The team with this id, or null. */
 export const teamById = (id: string) => first(tableRows(teams, byId, { id }));
 
+const resumableByKey = namedSql(
+  'SELECT t.resumable_by_default AS resumable FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = :keyHash',
+);
+
+/**
+ * Whether the team of the key with this hash streams resumably by default (null: no such key). Not
+ * a check of the key: the call that follows is admitted, or refused, as any other.
+ */
+export const resumableDefaultOfKey = (keyHash: string) =>
+  first(rows<{ resumable: number }>(resumableByKey, { keyHash }));
+
 /** The team, or 404. */
 export async function requireTeam(d1: D1Database, id: string): Promise<Team> {
   const team = await run(d1, teamById(id));

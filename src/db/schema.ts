@@ -40,6 +40,8 @@ export const teams = sqliteTable(
     allowedModels: text('allowed_models', { mode: 'json' }).$type<string[]>(),
     /** Flag the team in reports and alerts when available credits fall below this. */
     lowCreditThreshold: integer('low_credit_threshold'),
+    /** Streams its keys start are resumable unless a request says otherwise. */
+    resumableByDefault: integer('resumable_by_default', { mode: 'boolean' }).notNull().default(false),
     creditsBalance: integer('credits_balance').notNull().default(0),
     creditsHeld: integer('credits_held').notNull().default(0),
     createdAt: integer('created_at').notNull().default(now),

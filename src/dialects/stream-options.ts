@@ -10,7 +10,7 @@ export const Resumable = z
     description:
       'Stream the call from an object of its own: every event is numbered (SSE `id:`, NDJSON `seq`), a dropped ' +
       'reader attaches again with GET /api/calls/{call_id}/stream and Last-Event-ID, and the call goes on when ' +
-      'the client leaves (POST /api/calls/{call_id}/cancel stops it).',
+      "the client leaves (POST /api/calls/{call_id}/cancel stops it). Unset: the team's resumable_by_default.",
   });
 
 /** Seed 004's `BufferConfig`: coalesce an NDJSON or WebSocket stream's text into fewer events. */

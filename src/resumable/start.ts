@@ -11,6 +11,7 @@ import type { Context } from 'hono';
 import { ApiError, badRequest } from '../errors';
 import type { AppEnv } from '../http/context';
 import { newId } from '../lib/crypto';
+import { resumableByDefault } from './team-default';
 import type { Access, CallStream, Refusal } from './call-stream';
 
 export interface StreamDeps extends CallDeps {
@@ -20,8 +21,8 @@ export interface StreamDeps extends CallDeps {
 export interface StreamRequest {
   finishesJob: boolean;
   spec: StreamSpec;
-  /** Run by the call's own object, so a reader can drop and attach again. */
-  resumable: boolean;
+  /** Run by the call's own object, so a reader can drop and attach again; unset: as the team's default. */
+  resumable?: boolean;
 }
 
 const thrown = (r: Refusal) =>
@@ -69,7 +70,8 @@ export async function streamAnswer(
   admission: AdmissionRequest,
   req: StreamRequest,
 ): Promise<Response> {
-  if (!req.resumable) return streamCall(deps, admission, req);
+  const resumable = req.resumable ?? (await resumableByDefault(deps.d1, admission.caller.keyHash));
+  if (!resumable) return streamCall(deps, admission, req);
   const started = await startResumable(deps, admission, req, true);
   const { callId } = started;
   return new Response(started.stream, {

@@ -70,6 +70,8 @@ const TeamSettingsShape = {
   max_concurrent_streams: z.number().int().min(1).max(100_000).nullable(),
   allowed_models: AliasList.nullable(),
   low_credit_threshold: z.number().int().min(0).max(MAX_CREDIT_MOVE).nullable(),
+  /** Streams are resumable unless a request sets `resumable: false`. */
+  resumable_by_default: z.boolean(),
 };
 
 export const CreateTeamBody = z
@@ -98,6 +100,7 @@ export const TeamResponse = z
     max_concurrent_streams: z.number().int().nullable(),
     allowed_models: z.array(z.string()).nullable(),
     low_credit_threshold: z.number().int().nullable(),
+    resumable_by_default: z.boolean(),
     credits_balance: z.number().int(),
     credits_held: z.number().int(),
     credits_remaining: z.number().int(),

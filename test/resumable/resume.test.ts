@@ -307,6 +307,28 @@ describe('resumable calls', () => {
     expect(row).toMatchObject({ id: callId, status: 'success', content: 'Héllo wörld 🚀' });
   });
 
+  it("a team can make resumable its keys' default; a request still says otherwise with resumable: false", async () => {
+    const { key, teamId } = await setupTeam(100, { resumable_by_default: true });
+    const model = await upstreamModel('openai', 'answer');
+    const unsaid = await api('POST', '/v1/chat/completions', {
+      key,
+      body: { model, messages: user('default'), stream: true },
+    });
+    expect(unsaid.headers.get('x-sluice-resumable')).toBe('true');
+    expect(await unsaid.text()).toMatch(/^id: 0\n/);
+    const job = await api('POST', '/api/jobs/create-and-call-stream', {
+      key,
+      body: { team_id: teamId, job_type: 'default', model, messages: user('job') },
+    });
+    expect(job.headers.get('x-sluice-resumable')).toBe('true');
+    await job.text();
+    const declined = await chatCall(key, model, 'declined', { resumable: false });
+    expect(declined.headers.get('x-sluice-resumable')).toBeNull();
+    expect(await declined.text()).not.toContain('id: ');
+    const team = await api('GET', `/admin/teams/${teamId}`, { admin: true });
+    expect(await team.json()).toMatchObject({ resumable_by_default: true });
+  });
+
   it('a call that is not resumable keeps the plain stream: no ids, no object', async () => {
     const { key } = await setupTeam(100);
     const model = await upstreamModel('openai', 'answer');

@@ -55,6 +55,7 @@ export function teamView(t: Team) {
     max_concurrent_streams: t.maxConcurrentStreams,
     allowed_models: t.allowedModels ?? null,
     low_credit_threshold: t.lowCreditThreshold,
+    resumable_by_default: t.resumableByDefault,
     credits_balance: t.creditsBalance,
     credits_held: t.creditsHeld,
     credits_remaining: t.creditsBalance - t.creditsHeld,
@@ -77,6 +78,7 @@ function teamColumns(s: TeamSettings): TeamColumns {
     maxConcurrentStreams: s.max_concurrent_streams,
     allowedModels: s.allowed_models,
     lowCreditThreshold: s.low_credit_threshold,
+    resumableByDefault: s.resumable_by_default,
   };
   for (const k of Object.keys(cols) as (keyof TeamColumns)[]) if (cols[k] === undefined) delete cols[k];
   return cols;

@@ -55,7 +55,7 @@ function streamJobCall(
   const spec: StreamSpec = ndjson
     ? { dialect: 'ndjson', buffer: body.buffer_config }
     : { dialect: 'chat', includeUsage: true };
-  return streamAnswer(callDeps(c), admission, { finishesJob, spec, resumable: body.resumable === true });
+  return streamAnswer(callDeps(c), admission, { finishesJob, spec, resumable: body.resumable });
 }
 
 /** A call on a job created by the same request (create-and-call). */

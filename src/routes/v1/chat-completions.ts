@@ -49,7 +49,7 @@ chatCompletions.openapi(
       return streamAnswer(callDeps(c), admission, {
         finishesJob: true,
         spec: { dialect: 'chat', includeUsage: body.stream_options?.include_usage === true },
-        resumable: body.resumable === true,
+        resumable: body.resumable,
       });
 
     const { admitted, outcome, served, usage, price } = await collectCall(callDeps(c), admission, {

@@ -70,7 +70,7 @@ messagesApi.openapi(
       return streamAnswer(callDeps(c), admission, {
         finishesJob: true,
         spec: { dialect: 'anthropic', model: body.model, inputTokens: roughPromptTokens(params) },
-        resumable: body.resumable === true,
+        resumable: body.resumable,
       });
 
     const { admitted, outcome, usage, price } = await collectCall(callDeps(c), admission, { finishesJob: true });

@@ -104,7 +104,8 @@ responsesApi.openapi(
     const stream = {
       finishesJob: true,
       spec: { dialect: 'responses', ...form, background } as const,
-      resumable: background,
+      // A background response is resumable; another follows its team's default.
+      resumable: background || undefined,
     };
     if (body.stream === true) return streamAnswer(callDeps(c), admission, stream);
     if (background) {

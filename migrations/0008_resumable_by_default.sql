@@ -1,0 +1,1 @@
+ALTER TABLE `teams` ADD `resumable_by_default` integer DEFAULT false NOT NULL;
