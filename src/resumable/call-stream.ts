@@ -98,8 +98,6 @@ interface Reader {
 /** The part of a call that lives only while this instance reads its upstream. */
 interface Live {
   cancel: AbortController;
-  dialect: CallDialect;
-  framing: ClientFraming;
   /** Settles once the books are written and every reader is closed. */
   ended: Promise<void>;
 }
@@ -307,7 +305,7 @@ export class CallStream extends DurableObject<Env> {
     const ended = settled.catch((err: unknown) =>
       console.error(JSON.stringify({ msg: 'resumable call not settled here', error: String(err) })),
     );
-    this.live = { cancel, dialect, framing: client, ended };
+    this.live = { cancel, ended };
     this.startHeartbeat(client.keepalive);
   }
 
