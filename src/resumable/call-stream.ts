@@ -271,18 +271,14 @@ export class CallStream extends DurableObject<Env> {
   private run(call: OpenCall, dialect: CallDialect, cancel: AbortController) {
     const upstream = upstreamOf(call);
     const { encoder, client } = dialect.encoding(upstream);
-    let taken: StreamEvent[][] = [];
-    let first = true;
+    let taken: (readonly StreamEvent[])[] = [];
     const emit = (bytes: Uint8Array | null) => {
       if (!bytes?.byteLength) return;
-      if (first) {
-        first = false;
-        this.log.firstByte(Date.now() - call.startedAt);
-      }
+      if (this.log.next === 0) this.log.firstByte(Date.now() - call.startedAt);
       this.publish(dialect.number(bytes, this.log.next), taken);
       taken = [];
     };
-    const inner = transcoder(upstream.decoder(), encoder, (events) => taken.push([...events]));
+    const inner = transcoder(upstream.decoder(), encoder, (events) => taken.push(events));
     const tapped: Transcoder = {
       push: (bytes) => (emit(inner.push(bytes)), null),
       flush: () => (emit(inner.flush()), null),
