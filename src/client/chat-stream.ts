@@ -7,8 +7,9 @@
 import { StreamError } from './errors.js';
 import type { Sent } from './http.js';
 import { createSSEDecoder, type ServerSentEvent } from './sse.js';
-import { type BodyFormat, type Resumption, type StreamSource, readStream } from './stream-body.js';
-import type { ChatCompletionChunk, ErrorBody, FinishReason, TokenUsage, ToolCall, ToolCallDelta } from './types.js';
+import { AnswerStream } from './answer-stream.js';
+import type { BodyFormat, Resumption } from './stream-body.js';
+import type { ChatCompletionChunk, ErrorBody, TokenUsage, ToolCall, ToolCallDelta } from './types.js';
 
 /**
  * The chunk an event carries, or `null` for the terminal `[DONE]`. An in-band error event
@@ -72,88 +73,23 @@ const eventNumber = (ev: ServerSentEvent) => (ev.id !== null && /^\d+$/.test(ev.
  * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
  * console.log(await stream.finalUsage()); // { prompt_tokens, completion_tokens, total_tokens }
  */
-export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
-  /** The HTTP response (status 200; its body is this stream, or its start when the stream attached again). */
-  readonly response: Response;
-  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created (from `resume()` too). */
-  readonly jobId: string | null;
-  /** The call's id (`x-call-id`). */
-  readonly callId: string | null;
-  /** The gateway's `x-request-id`. */
-  readonly requestId: string | null;
-  /** Whether a dropped connection is followed by a new one (the gateway runs the call on its own). */
-  readonly resumable: boolean;
-
-  readonly #source: StreamSource<ChatCompletionChunk>;
-  readonly #chunks: AsyncGenerator<ChatCompletionChunk, void, undefined>;
-  #text = '';
-  #usage: TokenUsage | null = null;
-  #finishReason: FinishReason | null = null;
-  #toolCalls: ToolCall[] = [];
-
+export class ChatStream extends AnswerStream<ChatCompletionChunk, ServerSentEvent, TokenUsage> {
   /** Wraps a response that arrived (and how to open it again, for a resumable call); `SluiceClient` makes these. */
   constructor(sent: Sent, resumption: Resumption | null = null) {
-    this.response = sent.response;
-    this.jobId = sent.response.headers.get('x-job-id');
-    this.callId = sent.response.headers.get('x-call-id');
-    this.requestId = sent.response.headers.get('x-request-id');
-    this.resumable = resumption !== null;
-    this.#source = readStream(sent, this.requestId, () => this.#format(), 'before [DONE]', resumption);
-    this.#chunks = this.#read();
+    super(sent, resumption, 'before [DONE]');
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
-    return this.#chunks;
-  }
-
-  /** The whole text of the answer (choice 0), reading the rest of the stream first. */
-  async text(): Promise<string> {
-    await this.#drain();
-    return this.#text;
-  }
-
-  /** The usage of the last chunk, reading the rest of the stream first; `null` if none came. */
-  async finalUsage(): Promise<TokenUsage | null> {
-    await this.#drain();
-    return this.#usage;
-  }
-
-  /** The tool calls the model made, assembled, reading the rest of the stream first. */
-  async toolCalls(): Promise<ToolCall[]> {
-    await this.#drain();
-    return this.#toolCalls.filter(Boolean);
-  }
-
-  /** The `finish_reason` seen so far (`stop`, `length`, `tool_calls`...), or `null`. */
-  get finishReason(): FinishReason | null {
-    return this.#finishReason;
-  }
-
-  /** The `id` of the last event read, which a reader attaching again starts after; `null` on a stream that is not resumable. */
-  get lastEventId(): number | null {
-    return this.#source.lastEventId;
-  }
-
-  /** Stops reading and closes the request; a pending or later read throws `APIUserAbortError`. */
-  abort(): void {
-    this.#source.abort();
-  }
-
-  async #drain(): Promise<void> {
-    for (;;) if ((await this.#chunks.next()).done) return;
-  }
-
-  #take(chunk: ChatCompletionChunk): void {
-    if (chunk.usage) this.#usage = chunk.usage;
+  protected take(chunk: ChatCompletionChunk): void {
+    if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
-    if (choice.delta?.content) this.#text += choice.delta.content;
-    if (choice.delta?.tool_calls) addToolCallDeltas(this.#toolCalls, choice.delta.tool_calls);
-    if (choice.finish_reason) this.#finishReason = choice.finish_reason;
+    if (choice.delta?.content) this.answerText += choice.delta.content;
+    if (choice.delta?.tool_calls) addToolCallDeltas(this.calls, choice.delta.tool_calls);
+    if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
   /** How one connection's bytes become chunks (a fresh decoder each: a drop may cut an event). */
-  #format(): BodyFormat<ServerSentEvent, ChatCompletionChunk> {
+  protected format(): BodyFormat<ServerSentEvent, ChatCompletionChunk> {
     const decoder = createSSEDecoder();
     return {
       decode: (bytes) => decoder.decode(bytes),
@@ -164,12 +100,5 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk> {
         return chunk === null ? { last: true, id } : { item: chunk, last: false, id };
       },
     };
-  }
-
-  async *#read(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    for await (const chunk of this.#source.items) {
-      this.#take(chunk);
-      yield chunk;
-    }
   }
 }

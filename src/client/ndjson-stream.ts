@@ -7,8 +7,9 @@
 import { StreamError } from './errors.js';
 import type { Sent } from './http.js';
 import { createNDJSONDecoder } from './ndjson.js';
-import { type BodyFormat, type Resumption, type StreamSource, readStream } from './stream-body.js';
-import type { FinishReason, NdjsonChunk, NdjsonEvent, NdjsonUsage, ToolCall } from './types.js';
+import { AnswerStream } from './answer-stream.js';
+import type { BodyFormat, Resumption } from './stream-body.js';
+import type { NdjsonChunk, NdjsonEvent, NdjsonUsage, ToolCall } from './types.js';
 
 type Metadata = Extract<NdjsonEvent, { type: 'metadata' }>['metadata'];
 
@@ -85,39 +86,12 @@ export function addToolCallChunk(calls: ToolCall[], chunk: NdjsonChunk): void {
  * for await (const event of stream) if (event.type === 'token') process.stdout.write(event.data);
  * console.log(await stream.finalUsage()); // { prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, total_tokens }
  */
-export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
-  /** The HTTP response (status 200; its body is this stream, or its start when the stream attached again). */
-  readonly response: Response;
-  /** The job the call belongs to (`x-job-id`); for `createAndCallStream`, the job it created (from `resume()` too). */
-  readonly jobId: string | null;
-  /** The call's id (`x-call-id`). */
-  readonly callId: string | null;
-  /** The gateway's `x-request-id`. */
-  readonly requestId: string | null;
-  /** Whether a dropped connection is followed by a new one (the gateway runs the call on its own). */
-  readonly resumable: boolean;
-
-  readonly #source: StreamSource<NdjsonEvent>;
-  readonly #events: AsyncGenerator<NdjsonEvent, void, undefined>;
+export class NdjsonStream extends AnswerStream<NdjsonEvent, string, NdjsonUsage> {
   #metadata: Metadata | null = null;
-  #text = '';
-  #usage: NdjsonUsage | null = null;
-  #finishReason: FinishReason | null = null;
-  #toolCalls: ToolCall[] = [];
 
   /** Wraps a response that arrived (and how to open it again, for a resumable call); `SluiceClient` makes these. */
   constructor(sent: Sent, resumption: Resumption | null = null) {
-    this.response = sent.response;
-    this.jobId = sent.response.headers.get('x-job-id');
-    this.callId = sent.response.headers.get('x-call-id');
-    this.requestId = sent.response.headers.get('x-request-id');
-    this.resumable = resumption !== null;
-    this.#source = readStream(sent, this.requestId, () => this.#format(), 'before its done event', resumption);
-    this.#events = this.#read();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<NdjsonEvent> {
-    return this.#events;
+    super(sent, resumption, 'before its done event');
   }
 
   /** The `metadata` line (job, call, the alias asked for and the upstream model), once it has been read. */
@@ -125,63 +99,26 @@ export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
     return this.#metadata;
   }
 
-  /** The whole text of the answer (its `token` events), reading the rest of the stream first. */
-  async text(): Promise<string> {
-    await this.#drain();
-    return this.#text;
-  }
-
-  /** The usage of the `done` line, reading the rest of the stream first; `null` if the upstream reported none. */
-  async finalUsage(): Promise<NdjsonUsage | null> {
-    await this.#drain();
-    return this.#usage;
-  }
-
-  /** The tool calls the model made, assembled, reading the rest of the stream first. */
-  async toolCalls(): Promise<ToolCall[]> {
-    await this.#drain();
-    return this.#toolCalls.filter(Boolean);
-  }
-
-  /** The finish reason of the `done` line (`stop`, `length`, `tool_calls`...), or `null` before it. */
-  get finishReason(): FinishReason | null {
-    return this.#finishReason;
-  }
-
-  /** The `seq` of the last line read, which a reader attaching again starts after; `null` on a stream that is not resumable. */
-  get lastEventId(): number | null {
-    return this.#source.lastEventId;
-  }
-
-  /** Stops reading and closes the request; a pending or later read throws `APIUserAbortError`. */
-  abort(): void {
-    this.#source.abort();
-  }
-
-  async #drain(): Promise<void> {
-    for (;;) if ((await this.#events.next()).done) return;
-  }
-
-  #take(event: NdjsonEvent): void {
+  protected take(event: NdjsonEvent): void {
     switch (event.type) {
       case 'metadata':
         this.#metadata = event.metadata;
         break;
       case 'token':
-        this.#text += event.data;
+        this.answerText += event.data;
         break;
       case 'chunk':
-        addToolCallChunk(this.#toolCalls, event.data);
+        addToolCallChunk(this.calls, event.data);
         break;
       case 'done':
-        this.#usage = event.metadata.usage;
-        this.#finishReason = event.metadata.finish_reason;
+        this.usage = event.metadata.usage;
+        this.finish = event.metadata.finish_reason;
         break;
     }
   }
 
   /** How one connection's bytes become events (a fresh decoder each: a drop may cut a line). */
-  #format(): BodyFormat<string, NdjsonEvent> {
+  protected format(): BodyFormat<string, NdjsonEvent> {
     const decoder = createNDJSONDecoder();
     return {
       decode: (bytes) => decoder.decode(bytes),
@@ -191,12 +128,5 @@ export class NdjsonStream implements AsyncIterable<NdjsonEvent> {
         return event === null ? { last: false, id } : { item: event, last: event.type === 'done', id };
       },
     };
-  }
-
-  async *#read(): AsyncGenerator<NdjsonEvent, void, undefined> {
-    for await (const event of this.#source.items) {
-      this.#take(event);
-      yield event;
-    }
   }
 }
