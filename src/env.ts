@@ -8,6 +8,8 @@ export interface Env {
   /** One object per resumable call: it reads the upstream, keeps the numbered events, serves every reader. */
   /** Its class, `CallStream`, types the stubs where they are used (resumable/start.ts), so this file imports nothing. */
   CALL_STREAMS: DurableObjectNamespace;
+  /** One object per team: its credits, holds, keys' state and limits (accounts/account/, typed there). */
+  ACCOUNTS: DurableObjectNamespace;
   /** Operator secret for `/admin/*`, sent as `X-Admin-Key`. */
   ADMIN_API_KEY?: string;
   DEFAULT_MODEL?: string;

@@ -11,3 +11,4 @@ export default {
 
 export { app };
 export { CallStream } from './resumable/call-stream';
+export { Account } from './accounts/account/object';

@@ -1,7 +1,8 @@
 /**
  * Cron triggers (wrangler.toml `[triggers]`). Each schedule calls the same code the routes use;
- * both jobs are idempotent, so a retried or overlapping run is harmless.
+ * every task is idempotent, so a retried or overlapping run is harmless.
  */
+import { reconcileAll } from './accounts/reconciliation';
 import { sweepStale } from './calls/sweep';
 import { configOf } from './config';
 import type { Env } from './env';
@@ -20,11 +21,18 @@ export async function runDailyReports(env: Env, scheduledTime: number) {
   return { task: 'daily_report', day, ...result };
 }
 
+/** Every team's account held against its copy in D1; the differences are kept for the operator. */
+export async function runReconciliation(env: Env) {
+  const { apart, ...counts } = await reconcileAll({ d1: env.DB, accounts: env.ACCOUNTS }, Date.now());
+  return { task: 'reconciliation', ...counts, apart: apart.map((a) => a.teamId) };
+}
+
 /** Fails jobs left open longer than `JOB_TTL` and releases their credit; sweeps what dead isolates left. */
 export async function runJobExpiry(env: Env, scheduledTime: number) {
   const opts = { now: scheduledTime, ttlSeconds: configOf(env).jobTtlSeconds };
-  const result = await expireStaleJobs(env.DB, opts);
-  const swept = await sweepStale(env.DB, opts);
+  const deps = { d1: env.DB, accounts: env.ACCOUNTS };
+  const result = await expireStaleJobs(deps, opts);
+  const swept = await sweepStale(deps, opts);
   return { task: 'job_expiry', ...result, swept };
 }
 
@@ -32,11 +40,11 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
   const at = controller.scheduledTime;
   const tasks =
     controller.cron === CRON_DAILY_REPORT
-      ? [runDailyReports(env, at)]
+      ? [runDailyReports(env, at), runReconciliation(env)]
       : controller.cron === CRON_EXPIRE_JOBS
         ? [runJobExpiry(env, at)]
         : // An unknown schedule (or `/__scheduled` without `cron`) runs both: each is idempotent.
-          [runDailyReports(env, at), runJobExpiry(env, at)];
+          [runDailyReports(env, at), runJobExpiry(env, at), runReconciliation(env)];
   const results = await Promise.allSettled(tasks);
   for (const r of results) {
     if (r.status === 'fulfilled') console.log(JSON.stringify({ msg: 'cron done', cron: controller.cron, ...r.value }));

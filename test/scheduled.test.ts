@@ -1,8 +1,15 @@
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  runDurableObjectAlarm,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import worker from '../src/index';
+import { accountStub } from '../src/accounts/account/db';
 import { expireStaleJobs } from '../src/jobs/expiry';
-import { books, setupTeam } from './support/api';
+import { accountBooks, books, inAccount, setupTeam } from './support/api';
 import { completeJob, createJob, insertCall } from './support/admin';
 
 const DAY = 86_400_000;
@@ -201,7 +208,7 @@ describe('stale job expiry (cron */10 * * * *)', () => {
     const now = Date.now();
     const ids = [await createJob(key, teamId), await createJob(key, teamId), await createJob(key, teamId)];
     for (const [i, id] of ids.entries()) await backdate(id, now - 7200_000 - (3 - i) * 1000);
-    const first = await expireStaleJobs(env.DB, { now, ttlSeconds: 3600, limit: 2 });
+    const first = await expireStaleJobs({ d1: env.DB, accounts: env.ACCOUNTS }, { now, ttlSeconds: 3600, limit: 2 });
     expect(first).toEqual({ found: 2, expired: 2, errors: 0 });
     const status = async (id: string) =>
       (await env.DB.prepare('SELECT status FROM jobs WHERE id = ?').bind(id).first<{ status: string }>())!.status;
@@ -210,47 +217,58 @@ describe('stale job expiry (cron */10 * * * *)', () => {
       'failed',
       'pending',
     ]);
-    expect(await expireStaleJobs(env.DB, { now, ttlSeconds: 3600, limit: 2 })).toMatchObject({ expired: 1 });
+    expect(
+      await expireStaleJobs({ d1: env.DB, accounts: env.ACCOUNTS }, { now, ttlSeconds: 3600, limit: 2 }),
+    ).toMatchObject({ expired: 1 });
     expect(await books(teamId)).toEqual({ balance: 10, held: 0, ledgerSum: 10, activeHolds: 0 });
   });
 });
 
 describe('sweeping what dead isolates leave behind (cron */10 * * * *)', () => {
-  it('releases call holds older than JOB_TTL, and prunes stale slots and past rate windows', async () => {
+  it('releases call holds older than JOB_TTL; the account prunes stale slots and past rate windows', async () => {
     const { teamId } = await setupTeam(100);
     const now = Date.now();
     const old = now - 2 * 3600_000;
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO jobs (id, team_id, job_type, status, created_at) VALUES ('job_sweep', ?, 'x', 'completed', ?)",
-      ).bind(teamId, now),
-      env.DB.prepare(
-        "INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at) VALUES ('hold_dead', ?, 'job_sweep', 'call_dead', 7, 'active', ?)",
-      ).bind(teamId, old),
-      env.DB.prepare(
-        "INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at) VALUES ('hold_live', ?, 'job_sweep', 'call_live', 3, 'active', ?)",
-      ).bind(teamId, now),
-      env.DB.prepare('UPDATE teams SET credits_held = credits_held + 10 WHERE id = ?').bind(teamId),
-      env.DB.prepare(
-        "INSERT INTO active_streams (call_id, team_id, started_at) VALUES ('call_dead', ?, ?), ('call_live', ?, ?)",
-      ).bind(teamId, old, teamId, now),
-      env.DB.prepare('INSERT INTO rate_windows (scope, window_start, requests) VALUES (?, ?, 5), (?, ?, 1)').bind(
-        `team:${teamId}`,
-        old,
-        `team:${teamId}`,
-        now - (now % 60_000),
-      ),
-    ]);
+    // What admissions whose isolates died before settling leave in the team's account.
+    await inAccount(
+      teamId,
+      "INSERT INTO jobs (id, team_id, job_type, status, created_at) VALUES ('job_sweep', ?, 'x', 'completed', ?)",
+      teamId,
+      now,
+    );
+    await inAccount(
+      teamId,
+      `INSERT INTO credit_holds (id, team_id, job_id, call_id, amount, status, created_at)
+       VALUES ('hold_dead', ?1, 'job_sweep', 'call_dead', 7, 'active', ?2), ('hold_live', ?1, 'job_sweep', 'call_live', 3, 'active', ?3)`,
+      teamId,
+      old,
+      now,
+    );
+    await inAccount(teamId, 'UPDATE teams SET credits_held = credits_held + 10 WHERE id = ?', teamId);
+    await inAccount(
+      teamId,
+      "INSERT INTO active_streams (call_id, team_id, started_at) VALUES ('call_dead', ?1, ?2), ('call_live', ?1, ?3)",
+      teamId,
+      old,
+      now,
+    );
+    await inAccount(
+      teamId,
+      'INSERT INTO rate_windows (scope, window_start, requests) VALUES (?1, ?2, 5), (?1, ?3, 1)',
+      `team:${teamId}`,
+      old,
+      now - (now % 60_000),
+    );
     expect(await books(teamId)).toEqual({ balance: 100, held: 10, ledgerSum: 100, activeHolds: 10 });
 
     await runCron('*/10 * * * *', now);
 
     expect(await books(teamId)).toEqual({ balance: 100, held: 3, ledgerSum: 100, activeHolds: 3 });
-    const slots = await env.DB.prepare('SELECT call_id FROM active_streams WHERE team_id = ?').bind(teamId).all();
+    expect(await accountBooks(teamId)).toEqual({ balance: 100, held: 3, ledgerSum: 100, activeHolds: 3 });
+    expect(await runDurableObjectAlarm(accountStub(env.ACCOUNTS, teamId))).toBe(true);
+    const slots = await inAccount(teamId, 'SELECT call_id FROM active_streams');
     expect(slots.results).toEqual([{ call_id: 'call_live' }]);
-    const windows = await env.DB.prepare('SELECT requests FROM rate_windows WHERE scope = ?')
-      .bind(`team:${teamId}`)
-      .all();
+    const windows = await inAccount(teamId, 'SELECT requests FROM rate_windows WHERE scope = ?', `team:${teamId}`);
     expect(windows.results).toEqual([{ requests: 1 }]);
   });
 });

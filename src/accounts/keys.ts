@@ -4,9 +4,10 @@
  * made it. Whether a key may act is auth/rule.ts's to say: the state shown here is that rule.
  */
 import { keyRefusal } from '../auth/rule';
+import { type Accounts, accountDb } from './account/db';
 import { type ApiKey, apiKeys } from '../db/schema';
 import { fromRow } from '../db/rows';
-import { batch, namedSql, rows, run, write } from '../db/statement';
+import { type SqlResult, batch, first, namedSql, rows, run, write } from '../db/statement';
 import { conflict, notFound } from '../errors';
 import { generateKey, hashKey, keyPrefix, newId } from '../lib/crypto';
 
@@ -26,7 +27,7 @@ const withState = (where: string, values: Record<string, unknown>) => {
   );
   return {
     ...s,
-    read: (r: D1Result): KeyWithState[] =>
+    read: (r: SqlResult): KeyWithState[] =>
       s.read(r).map((raw) => ({ key: fromRow(apiKeys, raw), state: raw.key_state as KeyState })),
   };
 };
@@ -58,11 +59,28 @@ const issue =
   SELECT :id, id, :name, :hash, :prefix, :now, :expiresAt, :allowedModels, :rpmLimit, :tpmLimit
   FROM teams WHERE id = :teamId`);
 
-/** A new key for the team, and its secret (shown this once); 404 for an unknown team. */
-export async function issueKey(d1: D1Database, teamId: string, settings: KeySettings, now: number) {
+export interface KeyDeps {
+  d1: D1Database;
+  accounts: Accounts;
+}
+
+const teamOfKeyId = namedSql('SELECT team_id AS teamId FROM api_keys WHERE id = :id');
+
+/** The account of the team key `id` belongs to (the key's state is the account's); 404 for an unknown key. */
+async function accountOfKey(deps: KeyDeps, id: string) {
+  const row = await run(deps.d1, first(rows<{ teamId: string }>(teamOfKeyId, { id })));
+  if (!row) throw notFound('key', id);
+  return accountDb(deps.accounts, row.teamId);
+}
+
+/**
+ * A new key for the team, and its secret (shown this once); 404 for an unknown team. Issued in
+ * the team's account, and in D1 by the time this resolves, so the key works at once.
+ */
+export async function issueKey(deps: KeyDeps, teamId: string, settings: KeySettings, now: number) {
   const secret = generateKey();
   const id = newId('key');
-  const [inserted, found] = await batch(d1, [
+  const [inserted, found] = await batch(accountDb(deps.accounts, teamId), [
     write(issue, {
       id,
       teamId,
@@ -86,8 +104,8 @@ const revoke = namedSql(
 );
 
 /** Revokes the key from the next request on (a second revocation keeps the first time); 404 for an unknown key. */
-export async function revokeKey(d1: D1Database, id: string, now: number): Promise<number> {
-  const [row] = await run(d1, rows<{ revoked_at: number }>(revoke, { id, now }));
+export async function revokeKey(deps: KeyDeps, id: string, now: number): Promise<number> {
+  const [row] = await run(await accountOfKey(deps, id), rows<{ revoked_at: number }>(revoke, { id, now }));
   if (!row) throw notFound('key', id);
   return row.revoked_at;
 }
@@ -110,11 +128,12 @@ const retireLater = namedSql(
  * now, or keeps working for `graceSeconds` and then expires. 404 for an unknown key, 409 for
  * one already revoked or expired.
  */
-export async function rotateKey(d1: D1Database, id: string, graceSeconds: number, now: number) {
+export async function rotateKey(deps: KeyDeps, id: string, graceSeconds: number, now: number) {
+  const account = await accountOfKey(deps, id);
   const secret = generateKey();
   const newKeyId = newId('key');
   const values = { id, newId: newKeyId, hash: await hashKey(secret), prefix: keyPrefix(secret), now };
-  const [, , old, created] = await batch(d1, [
+  const [, , old, created] = await batch(account, [
     write(rotateCopy, values),
     graceSeconds === 0 ? write(retireNow, values) : write(retireLater, { ...values, until: now + graceSeconds * 1000 }),
     keyById(id, now),

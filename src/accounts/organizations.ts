@@ -1,7 +1,7 @@
 /** Organizations: named groups of teams. */
 import { type Organization, organizations } from '../db/schema';
 import { fromRow } from '../db/rows';
-import { batch, namedSql, rows, run, write } from '../db/statement';
+import { type SqlResult, batch, namedSql, rows, run, write } from '../db/statement';
 import { conflict, notFound } from '../errors';
 
 export interface OrganizationWithTeams {
@@ -16,7 +16,7 @@ const withTeams = (query: string, values: Record<string, unknown>) => {
   const s = rows<Record<string, unknown>>(namedSql(query), values);
   return {
     ...s,
-    read: (r: D1Result): OrganizationWithTeams[] =>
+    read: (r: SqlResult): OrganizationWithTeams[] =>
       s.read(r).map((raw) => ({ org: fromRow(organizations, raw), teams: Number(raw.team_count) })),
   };
 };

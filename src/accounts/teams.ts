@@ -3,9 +3,10 @@
  * low. Credits move only through billing/ledger.ts.
  */
 import { moveCredits } from '../billing/ledger';
+import { type Accounts, accountDb, accountStub } from './account/db';
 import { type Team, teams } from '../db/schema';
 import { insertColumns, tableRows, updateRow } from '../db/rows';
-import { batch, first, namedSql, rows, run, write } from '../db/statement';
+import { type Database, batch, first, namedSql, rows, run, write } from '../db/statement';
 import { conflict, notFound } from '../errors';
 import { orgGone } from './references';
 
@@ -14,29 +15,26 @@ const byId = namedSql('SELECT * FROM teams WHERE id = :id');
 /** The team with this id, or null. */
 export const teamById = (id: string) => first(tableRows(teams, byId, { id }));
 
-const resumableByKey = namedSql(
-  'SELECT t.resumable_by_default AS resumable FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = :keyHash',
-);
-
-/**
- * Whether the team of the key with this hash streams resumably by default (null: no such key). Not
- * a check of the key: the call that follows is admitted, or refused, as any other.
- */
-export const resumableDefaultOfKey = (keyHash: string) =>
-  first(rows<{ resumable: number }>(resumableByKey, { keyHash }));
-
 /** The team, or 404. */
-export async function requireTeam(d1: D1Database, id: string): Promise<Team> {
-  const team = await run(d1, teamById(id));
+export async function requireTeam(db: Database, id: string): Promise<Team> {
+  const team = await run(db, teamById(id));
   if (!team) throw notFound('team', id);
   return team;
 }
 
 export type TeamColumns = Partial<typeof teams.$inferInsert>;
 
-/** A new team with its settings and, optionally, starting credits as a grant; 409 if the id is taken. */
+export interface TeamDeps {
+  d1: D1Database;
+  accounts: Accounts;
+}
+
+/**
+ * A new team with its settings and, optionally, starting credits as a grant; 409 if the id is
+ * taken. The row is made in D1 (where its organization is); its account takes it from there.
+ */
 export async function createTeam(
-  d1: D1Database,
+  deps: TeamDeps,
   id: string,
   columns: TeamColumns,
   credits: number | undefined,
@@ -47,17 +45,20 @@ export async function createTeam(
     { ...columns, id, name: columns.name ?? id, createdAt: now },
     { ignoreConflict: true },
   );
-  const inserted = await run(d1, insert).catch((err) => orgGone(err, columns.organizationId));
+  const inserted = await run(deps.d1, insert).catch((err) => orgGone(err, columns.organizationId));
   if (inserted !== 1) throw conflict(`Team '${id}' already exists`, 'team_exists');
-  if (credits) await batch(d1, moveCredits(id, credits, 'initial credits', now));
-  return requireTeam(d1, id);
+  const account = accountDb(deps.accounts, id);
+  if (credits) await batch(account, moveCredits(id, credits, 'initial credits', now));
+  return requireTeam(account, id);
 }
 
-/** Changes the given settings (absent ones keep their value); 404 for an unknown team. */
-export async function updateTeam(d1: D1Database, id: string, columns: TeamColumns): Promise<Team> {
-  const [team] = await run(d1, updateRow(teams, 'id', id, columns)).catch((err) =>
-    orgGone(err, columns.organizationId),
-  );
+/**
+ * Changes the given settings (absent ones keep their value) in the team's account, which admits
+ * its calls by them from the next one on; 404 for an unknown team. (The organization was checked
+ * in D1 by the route: routes/admin/teams.ts.)
+ */
+export async function updateTeam(deps: TeamDeps, id: string, columns: TeamColumns): Promise<Team> {
+  const [team] = await run(accountDb(deps.accounts, id), updateRow(teams, 'id', id, columns));
   if (!team) throw notFound('team', id);
   return team;
 }
@@ -88,7 +89,8 @@ const deleteTeamRow = namedSql(`DELETE FROM teams WHERE id = :id AND ${EMPTY}`);
  * Deletes a team that never ran a job, holds nothing and has a zero balance, with its keys,
  * ledger rows and reports; 404 for an unknown team, 409 naming what it still has.
  */
-export async function deleteEmptyTeam(d1: D1Database, id: string): Promise<void> {
+export async function deleteEmptyTeam(deps: TeamDeps, id: string): Promise<void> {
+  const { d1 } = deps;
   const [team, counts] = await batch(d1, [teamById(id), rows<{ jobs: number; holds: number }>(usage, { id })]);
   if (!team) throw notFound('team', id);
   const { jobs = 0, holds = 0 } = counts[0] ?? {};
@@ -98,23 +100,27 @@ export async function deleteEmptyTeam(d1: D1Database, id: string): Promise<void>
     team.creditsBalance !== 0 ? `a balance of ${team.creditsBalance} credits` : null,
   ].filter(Boolean);
   if (why.length) throw conflict(`Team '${id}' is not empty: it has ${why.join(', ')}`, 'team_not_empty');
+  // The account checks its own state too (it may hold what D1 has not seen yet), then empties itself.
+  if (!(await accountStub(deps.accounts, id).close()))
+    throw conflict(`Team '${id}' changed while it was being deleted; nothing was deleted`, 'team_not_empty');
   const results = await batch(d1, [...deleteEmpty.map((q) => write(q, { id })), write(deleteTeamRow, { id })]);
   if (results.at(-1) !== 1)
     throw conflict(`Team '${id}' changed while it was being deleted; nothing was deleted`, 'team_not_empty');
 }
 
 /** Adds or takes credits (one ledger row); 409 when a removal would overdraw the team. */
-export async function addCredits(d1: D1Database, id: string, amount: number, reason: string | null): Promise<Team> {
-  await requireTeam(d1, id);
+export async function addCredits(deps: TeamDeps, id: string, amount: number, reason: string | null): Promise<Team> {
+  const account = accountDb(deps.accounts, id);
+  await requireTeam(account, id);
   try {
-    await batch(d1, moveCredits(id, amount, reason, Date.now()));
+    await batch(account, moveCredits(id, amount, reason, Date.now()));
   } catch (err) {
     // The CHECK constraint on teams refuses a balance below what is held: nothing was written.
     if (String(err).includes('CHECK constraint failed'))
       throw conflict('That adjustment would take the team below zero available credits', 'insufficient_credits');
     throw err;
   }
-  return requireTeam(d1, id);
+  return requireTeam(account, id);
 }
 
 export interface LowCreditTeam {

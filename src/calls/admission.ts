@@ -1,13 +1,14 @@
 /**
  * Admission of one LLM call: the key, the job and the model, rate limits, the per-team
- * concurrency cap and the credit holds, all in ONE D1 batch (one round trip, one transaction).
+ * concurrency cap and the credit holds, all in ONE batch in the team's account (one round trip,
+ * one transaction; accounts/account/), which D1 does not see until after.
  *
  * The batch's gate is a row in `active_streams` for the call: it is inserted only when every
  * rule holds, and the writes after it (the new job, its hold, the call's hold) happen only if
  * that row exists. The rules are enforced by that SQL, each written where it belongs (the key
  * in auth/rule.ts, the holds in billing/budget.ts); the read at the end of the batch only says
  * which rule refused (which error, which `Retry-After`). Rate limits and the concurrency cap
- * live in D1 rather than in isolate memory so that every isolate sees the same counts.
+ * live in the account rather than in isolate memory so that every isolate sees the same counts.
  */
 import { type Caller } from '../auth/caller';
 import { noteKeyUseUnlessFresh, rememberKeyUse } from '../auth/key-use';
@@ -15,13 +16,14 @@ import { keyRefusal, modelAllowed, refusalError, requireSameTeam, usableKey } fr
 import { AFFORDABLE_OUTPUT_SQL, AVAILABLE, CALL_OUTPUT_SQL, JOB_HOLD_SQL, callHoldSql } from '../billing/budget';
 import { admittedCallHoldsSql } from '../billing/ledger';
 import { roughPromptTokens } from '../billing/tokens';
+import { catalogCopy } from '../catalog/cache';
 import { modelNotAllowed, requireModel } from '../catalog/models';
 import { fromRowJson, rowJson } from '../db/rows';
 import { type ApiKey, type Job, type Model, type Team, apiKeys, jobs, models, teams } from '../db/schema';
-import { batch, namedSql, rows, write } from '../db/statement';
+import { type Database, batch, namedSql, rows, write } from '../db/statement';
 import { ApiError, conflict, insufficientCredits } from '../errors';
 import { newId } from '../lib/crypto';
-import { requireJob } from '../jobs/lifecycle';
+import { orOtherTeams, requireJob } from '../jobs/lifecycle';
 import type { NewJob } from '../jobs/store';
 import type { ChatParams } from '../core/chat-params';
 import type { NativeRequest } from '../providers/types';
@@ -161,19 +163,31 @@ interface DecisionRow {
   admitted: number;
 }
 
+/** Where admission runs, and what it is given. */
+export interface AdmissionTarget {
+  /** The team's account (accounts/account/db.ts). */
+  account: Database;
+  /** The catalog entry of `alias` as this isolate knows it (null: none); the account prices the call with it. */
+  model: Model | null;
+  /** D1, read only to explain a refusal the account cannot (a job of another team). */
+  d1: D1Database;
+}
+
 /**
- * Admits a call or throws the reason it may not run, in one D1 batch of this request's own.
+ * Admits a call or throws the reason it may not run, in one batch of this request's own.
  * (Batches are not shared between concurrent requests: a waiter resumes inside the request
  * that settled its promise, where the runtime refuses its own I/O; docs/performance.md.)
  */
-export async function admitCall(d1: D1Database, req: AdmissionRequest): Promise<Admitted> {
+export async function admitCall(target: AdmissionTarget, req: AdmissionRequest): Promise<Admitted> {
+  const { account } = target;
   const { caller, alias, now, newJob } = req;
   const callId = req.callId ?? newId('call');
   const w = windowStart(now);
   const values = admissionValues(req, callId, w);
   const jobId = values.jobId;
   const q = newJob ? (forNewJob ??= admissionSql(true)) : (forExistingJob ??= admissionSql(false));
-  const results = await batch(d1, [
+  const results = await batch(account, [
+    catalogCopy(alias, target.model),
     ...noteKeyUseUnlessFresh(caller.keyHash, now),
     write(q.countRequest, values),
     write(q.gate, values),
@@ -193,7 +207,8 @@ export async function admitCall(d1: D1Database, req: AdmissionRequest): Promise<
     if (newJob.teamId !== null) requireSameTeam(key, newJob.teamId);
     job = { id: newJob.id, teamId: team.id };
   } else {
-    const existing = requireJob(fromRowJson(jobs, seen.job), key, jobId);
+    // The account holds its own team's jobs only: one it does not know may be another team's.
+    const existing = requireJob(await orOtherTeams(target.d1, fromRowJson(jobs, seen.job), jobId), key, jobId);
     if (!admitted && existing.status !== 'pending' && existing.status !== 'in_progress')
       throw conflict(`Job '${jobId}' is ${existing.status}; it accepts no more calls`, 'job_not_active');
     job = existing;
@@ -202,7 +217,7 @@ export async function admitCall(d1: D1Database, req: AdmissionRequest): Promise<
   if (seen.model_allowed !== 1) throw modelNotAllowed(alias);
   if (admitted) return { callId, key, team, model, job, windowStart: w, maxTokens: seen.output_tokens };
   // Refused: a second, read-only round trip finds out which rule said no.
-  const [windows, inFlight, affordable] = await batch(d1, [
+  const [windows, inFlight, affordable] = await batch(account, [
     rateWindows(team.id, key.id, w),
     streamsInFlight(team.id, now),
     rows<{ tokens: number }>(affordableOutput, { teamId: team.id, alias, p: values.p }),

@@ -1,8 +1,10 @@
 /**
- * A finished call's books, written in one D1 batch: its row (calls/record.ts), its concurrency
- * slot freed and its tokens counted, and its settlement (billing/settle.ts). Streams write them
- * under `waitUntil`, so a client that disconnects cannot lose them.
+ * A finished call's books, written in one batch in its team's account: its row (calls/record.ts),
+ * its concurrency slot freed and its tokens counted, and its settlement (billing/settle.ts).
+ * Streams write them under `waitUntil`, so a client that disconnects cannot lose them; the
+ * account copies them to D1 until D1 has them.
  */
+import { type Accounts, accountDb } from '../accounts/account/db';
 import { NO_USAGE, type TokenUsage } from '../core/completion';
 import { settleCall } from '../billing/settle';
 import { estimateUsage } from '../billing/tokens';
@@ -37,11 +39,12 @@ async function resolveUsage(call: FinishedCall): Promise<{ usage: TokenUsage; es
 }
 
 /**
- * Writes the books and resolves to the usage they record. It never rejects: a failed batch is
- * logged (it shows in `wrangler tail` and Workers Logs) and the call's hold is left for the
- * scheduled sweep to release.
+ * Writes the books and resolves to the usage they record, once D1 has their copy too (or has
+ * refused it: the account sends it again until it lands). It never rejects: a batch the account
+ * could not run is logged (it shows in `wrangler tail` and Workers Logs) and the call's hold is
+ * left for the scheduled sweep to release.
  */
-export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<TokenUsage> {
+export async function writeBooks(accounts: Accounts, call: FinishedCall): Promise<TokenUsage> {
   const { admitted, outcome } = call;
   const { callId, job, team, key } = admitted;
   let usage: TokenUsage = NO_USAGE;
@@ -62,7 +65,7 @@ export async function writeBooks(d1: D1Database, call: FinishedCall): Promise<To
       estimated: resolved.estimated,
       now,
     });
-    await batch(d1, [
+    await batch(accountDb(accounts, team.id), [
       insertRow(llmCalls, record),
       releaseSlot(callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.

@@ -20,13 +20,13 @@ export interface PromptCount {
 }
 
 export async function countInputTokens(
-  deps: Pick<CallDeps, 'd1' | 'config'>,
+  deps: Pick<CallDeps, 'd1' | 'accounts' | 'config'>,
   caller: Caller,
   alias: string,
   prompt: Pick<ChatParams, 'messages' | 'tools' | 'tool_choice'>,
   native?: NativeRequest,
 ): Promise<PromptCount> {
-  const found = await countRequest(deps.d1, caller, modelForKey(caller.keyHash, alias));
+  const found = await countRequest(deps, caller, modelForKey(caller.keyHash, alias));
   const model = requireModel(found?.model, alias);
   if (!found!.allowed) throw modelNotAllowed(alias);
   const provider = providers[model.provider];

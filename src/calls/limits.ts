@@ -1,11 +1,12 @@
 /**
  * Admission's counters: the rate windows (requests and tokens per fixed minute, per team and per
- * key) and the stream slots behind the per-team concurrency cap. They live in D1 so every
- * isolate sees the same counts, and they join the batches a call sends anyway.
+ * key) and the stream slots behind the per-team concurrency cap. They live in the team's account
+ * so every isolate sees the same counts, and they join the batches a call sends anyway.
  */
+import { type Accounts, keyAccount } from '../accounts/account/db';
 import type { Caller } from '../auth/caller';
 import { usableKey } from '../auth/rule';
-import { type Statement, namedSql, rows, write } from '../db/statement';
+import { type Statement, namedSql, rows, run, write } from '../db/statement';
 import { ApiError } from '../errors';
 
 /** An in-flight row older than this no longer counts against the concurrency cap (its isolate died). */
@@ -56,17 +57,22 @@ export function rateLimited(what: string, now: number): ApiError {
 
 /**
  * A request that uses a key's request allowance without making a call (a token count): it is
- * counted in the key's and its team's windows, in one batch with the key's check and `read`
- * (what the request needs to know), and refused with 429 when either is past its requests per
- * minute. Resolves to what `read` read.
+ * counted in the key's and its team's windows, in one batch with the key's check in the team's
+ * account, and refused with 429 when either is past its requests per minute. Resolves to what
+ * `read` (what the request needs to know) read from D1 meanwhile.
  */
-export async function countRequest<R>(d1: D1Database, caller: Caller, read: Statement<R>, now = Date.now()) {
+export async function countRequest<R>(
+  deps: { d1: D1Database; accounts: Accounts },
+  caller: Caller,
+  read: Statement<R>,
+  now = Date.now(),
+) {
   const values = { keyHash: caller.keyHash, w: windowStart(now), now };
-  const [, , over, result] = await caller.batch(
-    d1,
-    [write(COUNT_REQUEST, values), rows<{ over: string | null }>(requestsOver, values), read],
-    now,
-  );
+  const account = await keyAccount(deps, caller.keyHash, { record: 'later' });
+  const [[, , over], result] = await Promise.all([
+    caller.batch(account, [write(COUNT_REQUEST, values), rows<{ over: string | null }>(requestsOver, values)], now),
+    run(deps.d1, read),
+  ]);
   const limit = over[0]?.over;
   if (limit) throw rateLimited(limit, now);
   return result;

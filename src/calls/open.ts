@@ -3,7 +3,9 @@
  * when they can be. The result is a handle on an admitted call whose upstream is answering;
  * what becomes of its bytes is run.ts's business.
  */
+import { type Accounts, keyAccount } from '../accounts/account/db';
 import { DEFAULT_OUTPUT_TOKENS } from '../billing/budget';
+import { catalogEntry } from '../catalog/cache';
 import type { Config } from '../config';
 import { nextTurn } from '../lib/event-loop';
 import type { ChatParams } from '../core/chat-params';
@@ -16,6 +18,8 @@ import { rememberAdmission, sameTarget, warmTarget } from './warm';
 /** What a call needs from the request around it. */
 export interface CallDeps {
   d1: D1Database;
+  /** The teams' accounts, where a call is admitted and settled. */
+  accounts: Accounts;
   config: Config;
   executionCtx: Pick<ExecutionContext, 'waitUntil'>;
   /** Fires when the client disconnects (with the `enable_request_signal` flag). */
@@ -60,6 +64,20 @@ const withMaxTokens = (params: ChatParams, maxTokens: number | null | undefined)
     : { ...params, max_tokens: maxTokens };
 
 /**
+ * The call's team's account and its model's catalog entry, both known to this isolate after its
+ * first call of the key and alias, so admission makes no D1 round trip of its own. The account's
+ * copy to D1 follows the admission, off the call's path.
+ */
+async function admissionTarget(deps: CallDeps, admission: AdmissionRequest, now: number) {
+  const jobIds = admission.jobId ? [admission.jobId] : [];
+  const [account, model] = await Promise.all([
+    keyAccount(deps, admission.caller.keyHash, { record: 'later', jobIds }),
+    catalogEntry(deps.d1, admission.alias, now),
+  ]);
+  return { account, model, d1: deps.d1 };
+}
+
+/**
  * Admits the call and opens its upstream. When this isolate has admitted the same key and model
  * within the last minute, the upstream request goes out at the same time as the admission batch,
  * so the client waits for the slower of the two instead of their sum; it stands for the admitted
@@ -91,7 +109,7 @@ export async function openCall(deps: CallDeps, admission: AdmissionRequest, opts
 
   let admitted: Admitted;
   try {
-    admitted = await admitCall(deps.d1, admission);
+    admitted = await admitCall(await admissionTarget(deps, admission, startedAt), admission);
   } catch (err) {
     discard(early);
     throw err;
@@ -119,6 +137,6 @@ export async function openCall(deps: CallDeps, admission: AdmissionRequest, opts
     error: err.error.toJSON().error,
   };
   const failed = { ...opts, admitted, params, served: err.model, attempts: err.attempts, outcome };
-  deps.executionCtx.waitUntil(writeBooks(deps.d1, failed));
+  deps.executionCtx.waitUntil(writeBooks(deps.accounts, failed));
   throw err.error;
 }

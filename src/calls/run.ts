@@ -43,7 +43,7 @@ export function pumpOptions(
 
 /** The call's books, once its pump has settled with `outcome`. */
 export const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: PumpOutcome) =>
-  writeBooks(deps.d1, { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome });
+  writeBooks(deps.accounts, { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome });
 
 /**
  * Streams the answer to the client in its dialect; the books are written after it closes, under

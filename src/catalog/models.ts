@@ -7,6 +7,7 @@ import { type Model, models } from '../db/schema';
 import { fromRow, tableRows, updateRow } from '../db/rows';
 import { type Statement, batch, first, namedSql, rows, run, write } from '../db/statement';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
+import { forgetCatalogEntries } from './cache';
 
 const byAlias = namedSql('SELECT * FROM models WHERE alias = :alias');
 const all = namedSql('SELECT * FROM models ORDER BY alias');
@@ -89,6 +90,7 @@ export interface NewModel {
 export async function createModel(d1: D1Database, m: NewModel, now: number): Promise<Model> {
   noSelfReference(m.alias, m.fallbacks);
   const fallbacks = JSON.stringify(m.fallbacks ?? []);
+  forgetCatalogEntries(m.alias);
   const [inserted, row] = await batch(d1, [
     write(insert, {
       alias: m.alias,
@@ -118,6 +120,7 @@ export async function updateModel(d1: D1Database, alias: string, changes: ModelC
   noSelfReference(alias, changes.fallbacks);
   if (!Object.values(changes).some((v) => v !== undefined)) return requireEntry(d1, alias);
   const fallbacks = changes.fallbacks ?? [];
+  forgetCatalogEntries(alias);
   const [[updated], row] = await batch(d1, [
     updateRow(
       models,
@@ -152,6 +155,7 @@ const deleteUnreferenced = namedSql(`DELETE FROM models WHERE alias = :alias AND
 
 /** Removes an alias no other alias falls back to; 404, or 409 naming those that do. */
 export async function deleteModel(d1: D1Database, alias: string): Promise<void> {
+  forgetCatalogEntries(alias);
   const [found, using, deleted] = await batch(d1, [
     modelByAlias(alias),
     rows<{ alias: string }>(referrers, { alias }),

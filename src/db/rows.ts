@@ -74,6 +74,30 @@ export function insertRow<T extends Table>(table: T, row: InferSelectModel<T>): 
   return write(query, values);
 }
 
+const upserts = new WeakMap<Table, NamedSql>();
+
+/** One whole row, inserted or, when its `keyColumn` is taken, written over (`insertRow`'s shape otherwise). */
+export function upsertRow<T extends Table>(
+  table: T,
+  row: InferSelectModel<T>,
+  keyColumn: keyof InferSelectModel<T> & string,
+): Statement<number> {
+  const columns = Object.entries(getTableColumns(table));
+  let query = upserts.get(table);
+  if (!query) {
+    const names = columns.map(([, c]) => `"${c.name}"`);
+    const key = getTableColumns(table)[keyColumn]!.name;
+    query = namedSql(
+      `INSERT INTO "${getTableName(table)}" (${names.join(', ')}) VALUES (${columns.map(([k]) => `:${k}`).join(', ')})
+      ON CONFLICT ("${key}") DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`,
+    );
+    upserts.set(table, query);
+  }
+  const values: Record<string, unknown> = {};
+  for (const [key] of columns) values[key] = toColumn(table, key, (row as Record<string, unknown>)[key]);
+  return write(query, values);
+}
+
 /**
  * A row with only the given columns (the others take their defaults). `ON CONFLICT DO NOTHING`
  * makes a taken key a count of 0 instead of an error. For the operator's creations, whose

@@ -278,6 +278,23 @@ export const creditReports = sqliteTable(
   (t) => [uniqueIndex('credit_reports_team_day_idx').on(t.teamId, t.day)],
 );
 
+/**
+ * The last reconciliation of each team's account with D1 (accounts/reconciliation.ts): whether
+ * they agreed, and if not, every difference found.
+ */
+export const accountChecks = sqliteTable(
+  'account_checks',
+  {
+    teamId: text('team_id').primaryKey(),
+    checkedAt: integer('checked_at').notNull(),
+    inStep: integer('in_step', { mode: 'boolean' }).notNull(),
+    /** Outbox rows the account had not copied to D1 yet when it was checked. */
+    pending: integer('pending').notNull().default(0),
+    differences: text('differences', { mode: 'json' }).$type<string[]>().notNull(),
+  },
+  (t) => [index('account_checks_in_step_idx').on(t.inStep, t.teamId)],
+);
+
 export type Organization = typeof organizations.$inferSelect;
 export type Team = typeof teams.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
@@ -285,3 +302,4 @@ export type Model = typeof models.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type LlmCall = typeof llmCalls.$inferSelect;
 export type CreditReport = typeof creditReports.$inferSelect;
+export type AccountCheck = typeof accountChecks.$inferSelect;

@@ -41,12 +41,29 @@ export function namedSql(source: string): NamedSql {
   };
 }
 
+/** What running one statement gave: its rows, and how many rows it changed. */
+export interface SqlResult {
+  results: unknown[];
+  meta: { changes: number };
+}
+
 /** One statement, bound to its values, and how to read what it returns. */
 export interface Statement<R = unknown> {
   readonly text: string;
   readonly params: readonly unknown[];
-  read(result: D1Result): R;
+  read(result: SqlResult): R;
 }
+
+/**
+ * A SQLite database that runs a batch of statements as one transaction, other than D1: a team's
+ * account (accounts/account/), which keeps that team's money in SQLite of its own.
+ */
+export interface SqlTarget {
+  run(statements: readonly Pick<Statement, 'text' | 'params'>[]): Promise<SqlResult[]>;
+}
+
+/** Where statements run: the D1 database, or a team's account. */
+export type Database = D1Database | SqlTarget;
 
 type Values = Readonly<Record<string, unknown>>;
 
@@ -76,13 +93,18 @@ export type Results<S extends readonly Statement[]> = {
 
 const prepare = (d1: D1Database, s: Statement) => d1.prepare(s.text).bind(...s.params);
 
-/** Runs statements as one D1 batch (one round trip, all or nothing) and reads each result. */
-export async function batch<const S extends readonly Statement[]>(d1: D1Database, statements: S): Promise<Results<S>> {
-  const results = await d1.batch(statements.map((s) => prepare(d1, s)));
+const isD1 = (db: Database): db is D1Database => 'prepare' in db;
+
+/** Runs statements as one batch (one round trip, all or nothing) and reads each result. */
+export async function batch<const S extends readonly Statement[]>(db: Database, statements: S): Promise<Results<S>> {
+  const results = isD1(db)
+    ? await db.batch(statements.map((s) => prepare(db, s)))
+    : await db.run(statements.map(({ text, params }) => ({ text, params })));
   return statements.map((s, i) => s.read(results[i]!)) as Results<S>;
 }
 
 /** Runs one statement on its own. */
-export async function run<R>(d1: D1Database, statement: Statement<R>): Promise<R> {
-  return statement.read(await prepare(d1, statement).all());
+export async function run<R>(db: Database, statement: Statement<R>): Promise<R> {
+  if (!isD1(db)) return (await batch(db, [statement]))[0] as R;
+  return statement.read(await prepare(db, statement).all());
 }

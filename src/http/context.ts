@@ -14,9 +14,12 @@ export interface AppEnv {
   };
 }
 
+/** Where state lives: D1 (the record and the catalog) and the teams' accounts (what moves). */
+export const stores = (c: Context<AppEnv>) => ({ d1: c.env.DB, accounts: c.env.ACCOUNTS });
+
 /** What a call needs from the request around it (calls/open.ts `CallDeps`; resumable/start.ts `StreamDeps`). */
 export const callDeps = (c: Context<AppEnv>) => ({
-  d1: c.env.DB,
+  ...stores(c),
   config: c.var.config,
   executionCtx: c.executionCtx,
   requestSignal: c.req.raw.signal,

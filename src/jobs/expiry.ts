@@ -3,6 +3,7 @@
  * credit forever. The cron job fails them after `JOB_TTL` seconds, which releases their holds
  * through the same statements `complete` uses.
  */
+import { type Accounts, accountDb } from '../accounts/account/db';
 import { finishJob } from '../billing/ledger';
 import { batch, run } from '../db/statement';
 import { staleJobs } from './store';
@@ -10,7 +11,7 @@ import { staleJobs } from './store';
 export const EXPIRED_MESSAGE = 'expired after JOB_TTL';
 /** Jobs expired per run; the rest wait for the next run ten minutes later. */
 export const EXPIRY_BATCH = 500;
-/** Batches in flight at once (D1 runs them one after another; this only hides round trips). */
+/** Batches in flight at once (each in its team's account; this only hides round trips). */
 const PARALLEL = 8;
 
 /**
@@ -19,17 +20,23 @@ const PARALLEL = 8;
  * left alone: finishing only moves open jobs.
  */
 export async function expireStaleJobs(
-  d1: D1Database,
+  deps: { d1: D1Database; accounts: Accounts },
   opts: { now: number; ttlSeconds: number; limit?: number },
 ): Promise<{ found: number; expired: number; errors: number }> {
-  const stale = await run(d1, staleJobs(opts.now - opts.ttlSeconds * 1000, opts.limit ?? EXPIRY_BATCH));
+  // D1's copy finds them; each team's account finishes its own (and ignores one finished meanwhile).
+  const stale = await run(deps.d1, staleJobs(opts.now - opts.ttlSeconds * 1000, opts.limit ?? EXPIRY_BATCH));
   let expired = 0;
   let errors = 0;
   for (let i = 0; i < stale.length; i += PARALLEL) {
     const results = await Promise.allSettled(
       stale
         .slice(i, i + PARALLEL)
-        .map((job) => batch(d1, finishJob(job, 'failed', opts.now, { errorMessage: EXPIRED_MESSAGE }))),
+        .map((job) =>
+          batch(
+            accountDb(deps.accounts, job.teamId, { record: 'now', jobIds: [job.id] }),
+            finishJob(job, 'failed', opts.now, { errorMessage: EXPIRED_MESSAGE }),
+          ),
+        ),
     );
     results.forEach((r, j) => {
       if (r.status === 'fulfilled') expired += r.value[0]!;

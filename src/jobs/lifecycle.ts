@@ -2,11 +2,12 @@
  * A job's life as its team sees it: opened (holding what its budget mode needs), finished by
  * `complete` (charged or released, once), read back with its calls and costs.
  */
+import { type Accounts, keyAccount } from '../accounts/account/db';
 import type { Caller } from '../auth/caller';
 import { type Principal, requireSameTeam } from '../auth/rule';
 import { finishJob, holdForJob } from '../billing/ledger';
 import type { Job, JobStatus } from '../db/schema';
-import { batch } from '../db/statement';
+import { type Database, batch, run } from '../db/statement';
 import { conflict, insufficientCredits, notFound } from '../errors';
 import { newId } from '../lib/crypto';
 import { booksSettled } from './settling';
@@ -20,15 +21,22 @@ export function requireJob(job: Job | null | undefined, principal: Pick<Principa
   return job;
 }
 
+/** Where a job's state lives: D1 for reading it back, the team's accounts for moving it. */
+export interface JobDeps {
+  d1: D1Database;
+  accounts: Accounts;
+}
+
 /**
- * Opens a job and holds its credit in one D1 batch with the key's check: the insert happens only
- * when the key may act for the team and the team has the credit available; otherwise the batch
- * has written nothing. Calls that create their own job go through admission instead.
+ * Opens a job and holds its credit in one batch with the key's check, in the team's account: the
+ * insert happens only when the key may act for the team and the team has the credit available;
+ * otherwise the batch has written nothing. Calls that create their own job go through admission
+ * instead.
  */
-export async function openJob(d1: D1Database, caller: Caller, input: Omit<NewJob, 'id'>, now = Date.now()) {
+export async function openJob(deps: JobDeps, caller: Caller, input: Omit<NewJob, 'id'>, now = Date.now()) {
   const job = { ...input, id: newId('job') };
   const [principal, inserted] = await caller.batch(
-    d1,
+    await keyAccount(deps, caller.keyHash),
     [openJobRow(caller.keyHash, job, now), ...holdForJob(job.id, now)],
     now,
   );
@@ -39,7 +47,7 @@ export async function openJob(d1: D1Database, caller: Caller, input: Omit<NewJob
 
 /** `POST /api/jobs/{id}/complete`: idempotent for the same status, 409 for a different one. */
 export async function completeJob(
-  d1: D1Database,
+  deps: JobDeps,
   caller: Caller,
   jobId: string,
   status: 'completed' | 'failed',
@@ -48,19 +56,38 @@ export async function completeJob(
 ) {
   await booksSettled(jobId);
   // Authorise first: the settle statements must never run for another team's job.
-  const [principal, found] = await caller.batch(d1, [jobById(jobId)], now);
-  const job = requireJob(found, principal, jobId);
+  const account = await keyAccount(deps, caller.keyHash, { record: 'now', jobIds: [jobId] });
+  const [principal, found] = await caller.batch(account, [jobById(jobId)], now);
+  const job = requireJob(await orOtherTeams(deps.d1, found, jobId), principal, jobId);
   if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') {
     if (job.status !== status) throw conflict(`Job '${jobId}' is already ${job.status}`, 'job_already_finished');
   } else {
-    await batch(d1, finishJob(job, status, now, extra));
+    await batch(account, finishJob(job, status, now, extra));
   }
-  return jobReport(d1, jobId, status);
+  return jobReport({ d1: deps.d1, account }, jobId, status);
 }
 
-/** The job, its calls and its costs, as `complete` and `create-and-call` return them. */
-export async function jobReport(d1: D1Database, jobId: string, expectStatus?: JobStatus) {
-  const [job, calls, team] = await batch(d1, [jobById(jobId), callsOfJob(jobId), teamOfJob(jobId)]);
+/**
+ * A job a team's account does not have may be another team's: D1 says (for a 403 rather than a
+ * 404). A job the account has is returned as the account has it.
+ */
+export async function orOtherTeams(d1: D1Database, found: Job | null | undefined, jobId: string) {
+  return found ?? (await run(d1, jobById(jobId)));
+}
+
+/**
+ * The job, its calls and its costs, as `complete` and `create-and-call` return them, right after
+ * writing them: the job and its team as the team's account has them, its calls from D1 and from
+ * the account (which keeps a call's row until D1 has it), so the answer does not wait for the copy.
+ */
+export async function jobReport(deps: { d1: D1Database; account: Database }, jobId: string, expectStatus?: JobStatus) {
+  const [[job, uncopied, team], copied] = await Promise.all([
+    batch(deps.account, [jobById(jobId), callsOfJob(jobId), teamOfJob(jobId)]),
+    run(deps.d1, callsOfJob(jobId)),
+  ]);
+  const calls = [...copied.filter((c) => !uncopied.some((u) => u.id === c.id)), ...uncopied].sort(
+    (a, b) => a.createdAt - b.createdAt,
+  );
   if (expectStatus && job!.status !== expectStatus)
     throw conflict(`Job '${jobId}' is already ${job!.status}`, 'job_already_finished');
   return { job: job!, calls, costs: summarizeCosts(job!, calls, team!) };

@@ -133,6 +133,7 @@ export class CallStream extends DurableObject<Env> {
     const cancel = new AbortController();
     const deps = {
       d1: this.env.DB,
+      accounts: this.env.ACCOUNTS,
       config: this.config,
       executionCtx: this.ctx,
       requestSignal: cancel.signal,
@@ -328,7 +329,7 @@ export class CallStream extends DurableObject<Env> {
 
   /** The books, once; then the call is over for every reader, and its events kept until RESUME_TTL. */
   private async settle(facts: BooksFacts, outcome: PumpOutcome) {
-    const usage = await writeBooks(this.env.DB, { ...facts, stream: true, outcome });
+    const usage = await writeBooks(this.env.ACCOUNTS, { ...facts, stream: true, outcome });
     const now = Date.now();
     this.log.end({ status: outcome.status, at: now, usage, error: outcome.error });
     this.flush();

@@ -11,7 +11,7 @@ import type { Context } from 'hono';
 import { ApiError, badRequest } from '../errors';
 import type { AppEnv } from '../http/context';
 import { newId } from '../lib/crypto';
-import { resumableByDefault } from './team-default';
+import { keyTeam } from '../auth/key-team';
 import type { Access, CallStream, Refusal } from './call-stream';
 
 export interface StreamDeps extends CallDeps {
@@ -70,7 +70,7 @@ export async function streamAnswer(
   admission: AdmissionRequest,
   req: StreamRequest,
 ): Promise<Response> {
-  const resumable = req.resumable ?? (await resumableByDefault(deps.d1, admission.caller.keyHash));
+  const resumable = req.resumable ?? (await keyTeam(deps.d1, admission.caller.keyHash))?.resumableByDefault ?? false;
   if (!resumable) return streamCall(deps, admission, req);
   const started = await startResumable(deps, admission, req, true);
   const { callId } = started;

@@ -2,6 +2,7 @@ import { createRouter } from '../http/router';
 import { adminKeys } from './admin/keys';
 import { adminModels } from './admin/models';
 import { adminOrganizations } from './admin/organizations';
+import { adminReconciliation } from './admin/reconciliation';
 import { adminTeams } from './admin/teams';
 
 /** The operator's surface, mounted at `/admin` behind the admin-key middleware (app.ts). */
@@ -10,3 +11,4 @@ admin.route('/', adminOrganizations);
 admin.route('/', adminTeams);
 admin.route('/', adminKeys);
 admin.route('/', adminModels);
+admin.route('/', adminReconciliation);

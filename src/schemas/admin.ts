@@ -333,3 +333,34 @@ export const ModelResponse = z
 export const ModelCatalog = z.object({ data: z.array(ModelResponse) }).openapi('ModelCatalog');
 
 export const DeletedModelResponse = z.object({ alias: z.string(), deleted: z.literal(true) }).openapi('DeletedModel');
+
+export const AccountCheckResponse = z
+  .object({
+    team_id: z.string(),
+    checked_at: iso,
+    in_step: z.boolean().openapi({ description: 'The account and D1 agreed and nothing was waiting to be copied' }),
+    pending: z.number().int().openapi({ description: 'Changes the account had not copied to D1 yet' }),
+    differences: z.array(z.string()),
+  })
+  .openapi('AccountCheck');
+
+export const AccountCheckPage = page(AccountCheckResponse, 'AccountCheckPage');
+
+export const ReconcileQuery = z.object({
+  team_id: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ param: { name: 'team_id', in: 'query' }, description: 'Check this team only' }),
+});
+
+export const ReconcileResponse = z
+  .object({
+    checked: z.number().int(),
+    differing: z.number().int(),
+    errors: z.number().int(),
+    differences: z
+      .array(AccountCheckResponse)
+      .openapi({ description: 'The teams found apart by this run (a single team: its check)' }),
+  })
+  .openapi('ReconcileResult');

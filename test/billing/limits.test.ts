@@ -1,6 +1,17 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { books, callRows, eventually, fakeModel, post, readSSE, setTeam, setupTeam, user } from '../support/api';
+import {
+  books,
+  callRows,
+  eventually,
+  fakeModel,
+  post,
+  readSSE,
+  setTeam,
+  setupTeam,
+  user,
+  inAccount,
+} from '../support/api';
 
 const call = (teamId: string, key: string, extra: Record<string, unknown> = {}) =>
   post(
@@ -34,7 +45,7 @@ describe('rate limits', () => {
 
   it("a key's own limit applies to that key only", async () => {
     const { teamId, key, keyId } = await setupTeam(100);
-    await env.DB.prepare('UPDATE api_keys SET rpm_limit = 1 WHERE id = ?').bind(keyId).run();
+    await inAccount(teamId, 'UPDATE api_keys SET rpm_limit = 1 WHERE id = ?', keyId);
     expect((await call(teamId, key)).status).toBe(200);
     const limited = await call(teamId, key);
     expect(limited.status).toBe(429);
@@ -84,9 +95,12 @@ describe('model allow-lists', () => {
     const denied = await call(teamId, key, { model: 'gpt-4o' });
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as any).error.code).toBe('model_not_allowed');
-    await env.DB.prepare('UPDATE api_keys SET allowed_models = ? WHERE id = ?')
-      .bind(JSON.stringify(['gpt-4o-mini']), keyId)
-      .run();
+    await inAccount(
+      teamId,
+      'UPDATE api_keys SET allowed_models = ? WHERE id = ?',
+      JSON.stringify(['gpt-4o-mini']),
+      keyId,
+    );
     expect((await call(teamId, key, { model: 'mock' })).status).toBe(403);
     expect(await books(teamId)).toEqual({ balance: 10, held: 0, ledgerSum: 10, activeHolds: 0 });
   });

@@ -1,5 +1,6 @@
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { accountStub } from '../../src/accounts/account/db';
 import worker from '../../src/index';
 import { ADMIN_KEY, fakeModel, setupTeam, user } from '../support/api';
 
@@ -27,25 +28,70 @@ function recording(d1: D1Database) {
   return { db, seen };
 }
 
-/** Plain table scans of growing tables in `query`'s plan (an index search is fine). */
-async function scans(query: string): Promise<string[]> {
-  // Parameters do not change a plan; each gets a null. Numbered ones (`?3`) count up to the
-  // highest number, anonymous ones one each.
+/**
+ * The teams' accounts, wrapped to keep the SQL text of every statement sent to one. An account's
+ * tables hold one team's rows, but they grow with that team's calls just the same.
+ */
+function recordingAccounts(accounts: DurableObjectNamespace) {
+  const seen = new Set<string>();
+  const ns = new Proxy(accounts, {
+    get(target, prop) {
+      if (prop === 'get')
+        return (id: DurableObjectId) => {
+          const stub = target.get(id) as unknown as {
+            run: (teamId: string, s: { text: string }[], o: unknown) => unknown;
+          };
+          return {
+            run: (teamId: string, statements: { text: string }[], opts: unknown) => {
+              for (const st of statements) seen.add(st.text);
+              return stub.run(teamId, statements, opts);
+            },
+          };
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { ns, seen };
+}
+
+/** Parameters do not change a plan; each gets a null. Numbered ones (`?3`) count up to the highest number, anonymous ones one each. */
+function nulls(query: string) {
   const numbers = Array.from(query.matchAll(/\?(\d+)/g), (m) => Number(m[1]));
   const count = numbers.length ? Math.max(...numbers) : query.split('?').length - 1;
-  const params = Array.from({ length: count }, () => null);
+  return Array.from({ length: count }, () => null);
+}
+
+/** Plain table scans of growing tables in a plan's lines (an index search is fine). */
+const scansIn = (plan: string[]) =>
+  plan.filter((d) => GROWING.some((t) => new RegExp(`^SCAN ${t}\\b(?! USING (COVERING )?INDEX)`).test(d)));
+
+/** Scans in `query`'s plan in D1. */
+async function scans(query: string): Promise<string[]> {
   const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
-    .bind(...params)
+    .bind(...nulls(query))
     .all<{ detail: string }>();
-  return results
-    .map((r) => r.detail)
-    .filter((d) => GROWING.some((t) => new RegExp(`^SCAN ${t}\\b(?! USING (COVERING )?INDEX)`).test(d)));
+  return scansIn(results.map((r) => r.detail));
+}
+
+/** Scans in `query`'s plan in a team's account. */
+async function accountScans(teamId: string, query: string): Promise<string[]> {
+  return runInDurableObject(accountStub(env.ACCOUNTS, teamId), (_, state) =>
+    scansIn(
+      state.storage.sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...nulls(query))
+        .toArray()
+        .map((r) => r.detail),
+    ),
+  );
 }
 
 describe('query plans', () => {
   it('no statement of the API scans a table that grows with traffic', async () => {
     const { db, seen } = recording(env.DB);
-    const recorded = { ...env, DB: db };
+    const { ns, seen: sentToAccounts } = recordingAccounts(env.ACCOUNTS);
+    const recorded = { ...env, DB: db, ACCOUNTS: ns };
+    let someTeam = '';
     const send = async (method: string, path: string, key: string | null, body?: unknown) => {
       const ctx = createExecutionContext();
       const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -71,6 +117,7 @@ describe('query plans', () => {
     // statements are sent too.
     for (const budget_mode of ['job_based', 'consumption_tokens']) {
       const { teamId, key } = await setupTeam(1000, { budget_mode, rpm_limit: 1000, tpm_limit: 1_000_000 });
+      someTeam = teamId;
       await send('PATCH', `/admin/teams/${teamId}`, null, { max_concurrent_streams: 10 });
       const created = await send('POST', '/api/jobs/create', key, { team_id: teamId, job_type: 'q' });
       expect(created.status).toBe(200);
@@ -98,11 +145,16 @@ describe('query plans', () => {
       expect((await send('POST', '/v1/chat/completions', key, call)).status).toBe(429);
     }
 
-    expect(seen.size).toBeGreaterThan(20);
+    expect(seen.size).toBeGreaterThan(10);
+    expect(sentToAccounts.size).toBeGreaterThan(20);
     const found: Record<string, string[]> = {};
     for (const query of seen) {
       const bad = await scans(query);
-      if (bad.length) found[query.replace(/\s+/g, ' ').trim()] = bad;
+      if (bad.length) found[`D1: ${query.replace(/\s+/g, ' ').trim()}`] = bad;
+    }
+    for (const query of sentToAccounts) {
+      const bad = await accountScans(someTeam, query);
+      if (bad.length) found[`account: ${query.replace(/\s+/g, ' ').trim()}`] = bad;
     }
     expect(found).toEqual({});
   });

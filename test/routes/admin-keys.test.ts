@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { eventually, get, post, setupTeam, user } from '../support/api';
+import { eventually, get, post, setupTeam, user, inAccount } from '../support/api';
 import { admin, adminJson, expectAdminOnly, expectError, issueKey, snapshot } from '../support/admin';
 
 const keyRow = (keyId: string) =>
@@ -92,9 +92,7 @@ describe('issuing and listing keys', () => {
     const { teamId } = await setupTeam(5);
     const k = await issueKey(teamId, { expires_at: new Date(Date.now() + 60_000).toISOString() });
     expect((await get(`/api/teams/${teamId}/usage`, k.key)).status).toBe(200);
-    await env.DB.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?')
-      .bind(Date.now() - 1, k.key_id)
-      .run();
+    await inAccount(teamId, 'UPDATE api_keys SET expires_at = ? WHERE id = ?', Date.now() - 1, k.key_id);
     await expectError(await get(`/api/teams/${teamId}/credits`, k.key), 401, 'key_expired');
     await expectError(await get(`/api/teams/${teamId}/usage`, k.key), 401, 'key_expired');
     const listed = await adminJson('GET', `/admin/teams/${teamId}/keys`);
@@ -175,9 +173,7 @@ describe('rotating keys', () => {
     expect((await get(`/api/teams/${teamId}/credits`, key)).status).toBe(200);
     expect((await get(`/api/teams/${teamId}/credits`, res.body.key)).status).toBe(200);
     // Time passes beyond the grace period.
-    await env.DB.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?')
-      .bind(Date.now() - 1, keyId)
-      .run();
+    await inAccount(teamId, 'UPDATE api_keys SET expires_at = ? WHERE id = ?', Date.now() - 1, keyId);
     await expectError(await get(`/api/teams/${teamId}/credits`, key), 401, 'key_expired');
     expect((await get(`/api/teams/${teamId}/credits`, res.body.key)).status).toBe(200);
     await expectError(await admin('POST', `/admin/keys/${keyId}/rotate`), 409, 'key_not_active');

@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
-import { books, callRows, eventually, fakeModel, setupTeam } from '../support/api';
+import { books, callRows, eventually, fakeModel, setupTeam, inAccount } from '../support/api';
 
 /** The official SDK, pointed at the worker under test. */
 const client = (apiKey: string) =>
@@ -123,16 +123,19 @@ describe('/v1 with the official OpenAI SDK', () => {
   });
 
   it('lists only the models the key may call: its team’s list, then its own', async () => {
-    const { keyId, key } = await setupTeam(1, { allowed_models: ['mock', 'gpt-4o-mini', 'gpt-4o'] });
+    const { teamId, keyId, key } = await setupTeam(1, { allowed_models: ['mock', 'gpt-4o-mini', 'gpt-4o'] });
     const list = async () => {
       const ids: string[] = [];
       for await (const m of client(key).models.list()) ids.push(m.id);
       return ids;
     };
     expect(await list()).toEqual(['gpt-4o', 'gpt-4o-mini', 'mock']);
-    await env.DB.prepare('UPDATE api_keys SET allowed_models = ? WHERE id = ?')
-      .bind(JSON.stringify(['mock', 'claude-sonnet-4']), keyId)
-      .run();
+    await inAccount(
+      teamId,
+      'UPDATE api_keys SET allowed_models = ? WHERE id = ?',
+      JSON.stringify(['mock', 'claude-sonnet-4']),
+      keyId,
+    );
     expect(await list()).toEqual(['mock']);
     await env.DB.prepare("UPDATE models SET enabled = 0 WHERE alias = 'mock'").run();
     try {
@@ -155,14 +158,16 @@ describe('/v1 with the official OpenAI SDK', () => {
       client(key).chat.completions.create({ model: await fakeModel('status-429'), messages }),
     ).rejects.toBeInstanceOf(OpenAI.RateLimitError);
 
-    // The one credit is now spent... on nothing: the failed calls released their holds.
+    // The one credit is now spent... on nothing: the failed calls release their holds (their
+    // books are written after the error response, under waitUntil).
+    await eventually(async () => ((await books(teamId)).held === 0 ? true : null));
     expect(await books(teamId)).toEqual({ balance: 1, held: 0, ledgerSum: 1, activeHolds: 0 });
     await client(key).chat.completions.create({ model: 'mock', messages });
     const broke = client(key).chat.completions.create({ model: 'mock', messages });
     await expect(broke).rejects.toBeInstanceOf(OpenAI.APIError);
     await expect(broke).rejects.toMatchObject({ status: 402, code: 'insufficient_credits' });
 
-    await env.DB.prepare("UPDATE teams SET status = 'suspended' WHERE id = ?").bind(teamId).run();
+    await inAccount(teamId, "UPDATE teams SET status = 'suspended' WHERE id = ?", teamId);
     await expect(client(key).chat.completions.create({ model: 'mock', messages })).rejects.toBeInstanceOf(
       OpenAI.PermissionDeniedError,
     );

@@ -210,6 +210,8 @@ describe('documented response schemas match live answers', () => {
     await call('get', '/api/teams/{team_id}/usage', `/api/teams/${team}/usage`, key);
     await call('get', '/api/teams/{team_id}/jobs', `/api/teams/${team}/jobs`, key);
     await call('get', '/api/teams/{team_id}/reports', `/api/teams/${team}/reports`, key);
+    await call('post', '/admin/reconciliation', `/admin/reconciliation?team_id=${team}`);
+    await call('get', '/admin/reconciliation', '/admin/reconciliation');
 
     // Last, what takes things away.
     await call('post', '/admin/keys/{key_id}/rotate', `/admin/keys/${issued.key_id}/rotate`, undefined, {});

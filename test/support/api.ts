@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
+import { accountDb } from '../../src/accounts/account/db';
 
 export const ADMIN_KEY = 'test-admin-key';
 
@@ -147,12 +148,40 @@ export async function upstreamStreams(needle: string) {
   }[];
 }
 
-/** Team settings written straight to D1 (the admin API's PATCH covers the same columns). */
+/**
+ * One statement run in the team's account, where the gateway's own writes of a team's state go
+ * (its copy reaches D1 before this resolves). For the states no route sets (a key's past expiry).
+ */
+export async function inAccount(teamId: string, text: string, ...params: (string | number | null)[]) {
+  const [result] = await accountDb(env.ACCOUNTS, teamId).run([{ text, params }]);
+  return result!;
+}
+
+/**
+ * The books as the team's account keeps them: balance equals its opening balance (what it took
+ * from D1) plus its ledger, held equals its active holds.
+ */
+export async function accountBooks(teamId: string) {
+  const { results } = await inAccount(
+    teamId,
+    `SELECT t.credits_balance AS balance, t.credits_held AS held,
+      (SELECT coalesce(value, 0) FROM meta WHERE name = 'opening_balance')
+        + (SELECT coalesce(sum(amount), 0) FROM credit_ledger) AS ledgerSum,
+      (SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE status = 'active') AS activeHolds
+    FROM teams t`,
+  );
+  return results[0] as { balance: number; held: number; ledgerSum: number; activeHolds: number };
+}
+
+/** Team settings written straight to the team's account (the admin API's PATCH covers the same columns). */
 export async function setTeam(teamId: string, settings: Record<string, string | number | null>) {
   const cols = Object.keys(settings);
-  await env.DB.prepare(`UPDATE teams SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
-    .bind(...cols.map((c) => settings[c]), teamId)
-    .run();
+  await inAccount(
+    teamId,
+    `UPDATE teams SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
+    ...cols.map((c) => settings[c]!),
+    teamId,
+  );
 }
 
 export async function ledger(teamId: string) {

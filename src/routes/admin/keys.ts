@@ -3,6 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { type KeyWithState, issueKey, revokeKey, rotateKey, teamKeys } from '../../accounts/keys';
 import { checkReferences } from '../../accounts/references';
 import { badRequest } from '../../errors';
+import { stores } from '../../http/context';
 import { adminAuth, adminErrors, errors, json, jsonBody } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 import { iso } from '../../lib/time';
@@ -58,7 +59,7 @@ adminKeys.openapi(
     if (expiresAt !== null && expiresAt <= now) throw badRequest('expires_at must be in the future', 'expires_at');
     await checkReferences(c.env.DB, { allowed_models: body.allowed_models });
     const issued = await issueKey(
-      c.env.DB,
+      stores(c),
       team_id,
       {
         name: body.name ?? null,
@@ -102,7 +103,7 @@ adminKeys.openapi(
   }),
   async (c) => {
     const { key_id } = c.req.valid('param');
-    const revokedAt = await revokeKey(c.env.DB, key_id, Date.now());
+    const revokedAt = await revokeKey(stores(c), key_id, Date.now());
     return c.json({ key_id, revoked: true as const, revoked_at: iso(revokedAt) }, 200);
   },
 );
@@ -129,7 +130,7 @@ adminKeys.openapi(
   async (c) => {
     const { key_id } = c.req.valid('param');
     const grace = c.req.valid('json').grace_period_seconds ?? 0;
-    const { created, replaced, secret } = await rotateKey(c.env.DB, key_id, grace, Date.now());
+    const { created, replaced, secret } = await rotateKey(stores(c), key_id, grace, Date.now());
     c.header('cache-control', 'no-store');
     return c.json(
       {

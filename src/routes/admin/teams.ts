@@ -16,6 +16,7 @@ import { ledgerPage } from '../../billing/ledger';
 import type { Team } from '../../db/schema';
 import { batch, run } from '../../db/statement';
 import { badRequest, notFound } from '../../errors';
+import { stores } from '../../http/context';
 import { adminAuth, adminErrors, errors, json, jsonBody } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 import { DAY_MS, dayStart, iso } from '../../lib/time';
@@ -97,7 +98,7 @@ adminTeams.openapi(
   async (c) => {
     const body = c.req.valid('json');
     await checkReferences(c.env.DB, body);
-    const team = await createTeam(c.env.DB, body.team_id, teamColumns(body), body.credits, Date.now());
+    const team = await createTeam(stores(c), body.team_id, teamColumns(body), body.credits, Date.now());
     return c.json(teamView(team), 201);
   },
 );
@@ -153,7 +154,7 @@ adminTeams.openapi(
     const cols = teamColumns(body);
     if (!Object.keys(cols).length) return c.json(teamView(await requireTeam(c.env.DB, team_id)), 200);
     await checkReferences(c.env.DB, body);
-    return c.json(teamView(await updateTeam(c.env.DB, team_id, { ...cols, updatedAt: Date.now() })), 200);
+    return c.json(teamView(await updateTeam(stores(c), team_id, { ...cols, updatedAt: Date.now() })), 200);
   },
 );
 
@@ -176,7 +177,7 @@ for (const [action, status] of [
     }),
     async (c) => {
       const { team_id } = c.req.valid('param');
-      return c.json(teamView(await updateTeam(c.env.DB, team_id, { status, updatedAt: Date.now() })), 200);
+      return c.json(teamView(await updateTeam(stores(c), team_id, { status, updatedAt: Date.now() })), 200);
     },
   );
 }
@@ -199,7 +200,7 @@ adminTeams.openapi(
   }),
   async (c) => {
     const { team_id } = c.req.valid('param');
-    await deleteEmptyTeam(c.env.DB, team_id);
+    await deleteEmptyTeam(stores(c), team_id);
     return c.json({ team_id, deleted: true as const }, 200);
   },
 );
@@ -221,7 +222,7 @@ adminTeams.openapi(
   async (c) => {
     const { team_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    return c.json(teamView(await addCredits(c.env.DB, team_id, body.credits, body.reason ?? null)), 200);
+    return c.json(teamView(await addCredits(stores(c), team_id, body.credits, body.reason ?? null)), 200);
   },
 );
 

@@ -9,9 +9,10 @@ import type { Model } from '../../db/schema';
 import type { StreamSpec } from '../../calls/stream-spec';
 import type { BufferConfig } from '../../dialects/ndjson/coalesce';
 import { prefersNdjson } from '../../dialects/ndjson/dialect';
-import { type AppEnv, callDeps } from '../../http/context';
+import { type AppEnv, callDeps, stores } from '../../http/context';
 import { bearerAuth, callErrors, json, jsonBody, jobStreamResponse, teamErrors } from '../../http/openapi';
 import { createRouter } from '../../http/router';
+import { accountDb } from '../../accounts/account/db';
 import { completeJob, jobReport, openJob, readJob, requireJob } from '../../jobs/lifecycle';
 import { callOfJob, jobById } from '../../jobs/store';
 import { callDetail, callView, jobView } from '../../jobs/views';
@@ -114,7 +115,7 @@ jobsApi.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const { jobId, createdAt } = await openJob(c.env.DB, c.var.caller, {
+    const { jobId, createdAt } = await openJob(stores(c), c.var.caller, {
       teamId: body.team_id,
       jobType: body.job_type,
       userId: body.user_id ?? null,
@@ -154,7 +155,7 @@ jobsApi.openapi(
     const body = c.req.valid('json');
     const { admitted, outcome, usage } = await collectCall(callDeps(c), withNewJob(c, body), { finishesJob: true });
     const { callId, job } = admitted;
-    const report = await jobReport(c.env.DB, job.id);
+    const report = await jobReport({ d1: c.env.DB, account: accountDb(c.env.ACCOUNTS, job.teamId) }, job.id);
     c.header('x-job-id', job.id);
     return c.json(
       {
@@ -218,7 +219,7 @@ jobsApi.openapi(
   async (c) => {
     const { job_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const { job, calls, costs } = await completeJob(c.env.DB, c.var.caller, job_id, body.status, {
+    const { job, calls, costs } = await completeJob(stores(c), c.var.caller, job_id, body.status, {
       errorMessage: body.error_message,
       metadata: body.metadata,
     });

@@ -1,9 +1,11 @@
 /** What a team used: a month's totals, its job history, a job's costs, and notes on a job. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { keyAccount } from '../../accounts/account/db';
 import { requireSameTeam } from '../../auth/rule';
 import { bearerAuth, json, jsonBody, teamErrors } from '../../http/openapi';
+import { stores } from '../../http/context';
 import { createRouter } from '../../http/router';
-import { requireJob } from '../../jobs/lifecycle';
+import { orOtherTeams, requireJob } from '../../jobs/lifecycle';
 import { callsOfJob, jobById, jobsPage, patchJobMetadata, teamOfJob } from '../../jobs/store';
 import { callView, jobView, summarizeCosts } from '../../jobs/views';
 import { summarizeUsage, usageStatements, currentPeriod, periodBounds } from '../../reports/usage';
@@ -118,11 +120,11 @@ usageApi.openapi(
     const now = Date.now();
     const caller = c.var.caller;
     const [principal, , found] = await caller.batch(
-      c.env.DB,
+      await keyAccount(stores(c), caller.keyHash, { record: 'now', jobIds: [job_id] }),
       [patchJobMetadata(caller.keyHash, job_id, metadata, now), jobById(job_id)],
       now,
     );
-    const job = requireJob(found, principal, job_id);
+    const job = requireJob(await orOtherTeams(c.env.DB, found, job_id), principal, job_id);
     return c.json({ job_id, metadata: job.metadata ?? {} }, 200);
   },
 );

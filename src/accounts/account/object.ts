@@ -1,0 +1,203 @@
+/**
+ * `Account`: one Durable Object per team, owning what must be exact and fast for that team: its
+ * balance and ledger, the holds of its jobs and calls, its keys' state, its rate windows and its
+ * streams in flight. The Worker sends it batches of the same statements it would send D1
+ * (billing/, calls/, jobs/ write them); it runs each batch as one transaction in its own SQLite.
+ * So a team's admission waits for nobody else's writes, and teams spread over as many objects as
+ * there are teams.
+ *
+ * D1 stays the record: every change to a recorded table lands in the outbox (schema.ts) and is
+ * copied to D1 (record.ts) right after the batch that made it, and again from the alarm until D1
+ * has taken it: a D1 that is down or overloaded delays the record, it never loses it.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { dropStaleCounters } from '../../calls/limits';
+import type { Env } from '../../env';
+import type { SqlResult } from '../../db/statement';
+import { adoptJobs, importTeam } from './import';
+import { confirmCopy, pendingCopy, writeCopy } from './record';
+import { compareWithD1 } from './reconcile';
+import { ACCOUNT_DDL } from './schema';
+
+export interface RunOptions {
+  /** Jobs the statements name: one the account lacks (it finished before the import) is taken from D1 first. */
+  jobIds?: readonly string[];
+  /**
+   * `now`: resolve once D1 has the record of this batch too (or has refused it; the alarm retries).
+   * `later` (admission, before a call's first token): return at once, the copy follows.
+   */
+  record: 'now' | 'later';
+}
+
+/** Retry delays after a failed copy: doubling from the first, up to the last. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+/** The alarm that backs up a copy sent at once: the object could be evicted before it lands. */
+const BACKSTOP_MS = 10_000;
+
+export class Account extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private teamId: string | null = null;
+  private importing: Promise<void> | null = null;
+  /** The copy to D1 running now, and the one queued behind it. */
+  private copying: Promise<boolean> | null = null;
+  private queued: Promise<boolean> | null = null;
+  private failures = 0;
+  /** After a failed copy, the next is left to the alarm until then: a D1 in trouble gets no more load from us. */
+  private retryAt = 0;
+  private alarmAt: number | null = null;
+  /** Where the record goes: D1 (tests put a D1 whose writes fail in its place). */
+  recordTo: D1Database;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(ACCOUNT_DDL);
+    this.recordTo = env.DB;
+  }
+
+  /** Runs `statements` as one transaction and returns each one's rows and count of changed rows. */
+  async run(
+    teamId: string,
+    statements: readonly { text: string; params: readonly unknown[] }[],
+    opts: RunOptions,
+  ): Promise<SqlResult[]> {
+    await this.opened(teamId);
+    if (opts.jobIds?.length) await adoptJobs(this.ctx.storage, this.env.DB, teamId, [...opts.jobIds]);
+    const results = this.transaction(statements);
+    if (this.hasOutbox()) {
+      const copied = this.record();
+      if (opts.record === 'now') await copied;
+    }
+    return results;
+  }
+
+  private transaction(statements: readonly { text: string; params: readonly unknown[] }[]): SqlResult[] {
+    return this.ctx.storage.transactionSync(() =>
+      statements.map(({ text, params }) => {
+        const rows = this.sql.exec(text, ...(params as SqlStorageValue[])).toArray();
+        const changes = this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n;
+        return { results: rows, meta: { changes } };
+      }),
+    );
+  }
+
+  /** The team from D1, the first time the account is used (and while D1 has no such team). */
+  private async opened(teamId: string): Promise<void> {
+    if (this.teamId === teamId) return;
+    if (this.sql.exec('SELECT 1 FROM teams').toArray().length) {
+      this.teamId = teamId;
+      return;
+    }
+    this.importing ??= importTeam(this.ctx.storage, this.env.DB, teamId, Date.now())
+      .then((found) => {
+        if (found) this.teamId = teamId;
+      })
+      .finally(() => (this.importing = null));
+    await this.importing;
+  }
+
+  private hasOutbox(): boolean {
+    return this.sql.exec('SELECT 1 FROM outbox LIMIT 1').toArray().length > 0;
+  }
+
+  /**
+   * Copies the outbox to D1: resolves true once everything in it when called has landed, false if
+   * a copy failed (the alarm then tries again) or one failed lately (the alarm's turn). One copy
+   * runs at a time; a call made while one runs waits for the next, which covers it.
+   */
+  record(): Promise<boolean> {
+    if (Date.now() < this.retryAt) return Promise.resolve(false);
+    if (this.queued) return this.queued;
+    if (!this.copying) return this.startCopy();
+    this.queued = this.copying.then(() => {
+      this.queued = null;
+      return this.startCopy();
+    });
+    return this.queued;
+  }
+
+  private startCopy(): Promise<boolean> {
+    const run = this.copyAll().finally(() => {
+      if (this.copying === run) this.copying = null;
+    });
+    this.copying = run;
+    return run;
+  }
+
+  private async copyAll(): Promise<boolean> {
+    await this.armAlarm(Date.now() + BACKSTOP_MS);
+    for (;;) {
+      const copy = pendingCopy(this.sql);
+      if (!copy) {
+        this.failures = 0;
+        return true;
+      }
+      try {
+        await writeCopy(this.recordTo, copy);
+      } catch (err) {
+        this.failures++;
+        const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (this.failures - 1));
+        console.error(
+          JSON.stringify({
+            msg: 'account record to D1 failed; retrying',
+            team_id: this.teamId,
+            retry_in_ms: wait,
+            error: String(err),
+          }),
+        );
+        this.retryAt = Date.now() + wait;
+        await this.armAlarm(this.retryAt, true);
+        return false;
+      }
+      this.ctx.storage.transactionSync(() => confirmCopy(this.sql, copy));
+    }
+  }
+
+  /** Sets the alarm for `at`, unless one is already set sooner (or `replace`: move it to `at`). */
+  private async armAlarm(at: number, replace = false): Promise<void> {
+    if (!replace && this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Holds the account against its copy in D1, once everything it has is copied (if D1 takes it):
+   * the differences found, and the outbox rows still waiting. Nothing else runs in the object
+   * meanwhile, so both sides are read at one moment of the account.
+   */
+  async reconcile(teamId: string): Promise<{ differences: string[]; pending: number }> {
+    await this.opened(teamId);
+    return this.ctx.blockConcurrencyWhile(async () => {
+      if (this.hasOutbox()) await this.record();
+      const pending = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
+      return { differences: await compareWithD1(this.sql, this.env.DB, teamId), pending };
+    });
+  }
+
+  /**
+   * Empties the account of a team being deleted, if it holds nothing: no balance, nothing held, no
+   * job. Resolves false (and changes nothing) otherwise.
+   */
+  async close(): Promise<boolean> {
+    const busy = this.sql
+      .exec(
+        `SELECT 1 FROM teams WHERE credits_balance <> 0 OR credits_held <> 0
+         UNION ALL SELECT 1 FROM jobs UNION ALL SELECT 1 FROM credit_holds WHERE status = 'active'`,
+      )
+      .toArray().length;
+    if (busy) return false;
+    await this.ctx.storage.deleteAll();
+    this.sql.exec(ACCOUNT_DDL);
+    this.teamId = null;
+    return true;
+  }
+
+  /** Retries the record, and drops the counters no limit reads any more (slots of dead streams, past windows). */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    this.retryAt = 0;
+    this.transaction(dropStaleCounters(Date.now()));
+    if (this.hasOutbox()) await this.record();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * An account's record in D1: the rows its triggers put in `outbox`, copied to D1 as they stand
+ * now, in one D1 batch. A copy is an upsert by the row's id, so a batch that is sent again (its
+ * answer was lost, the object restarted before it cleared the outbox) changes nothing more; the
+ * outbox is cleared only up to what D1 confirmed. One copy runs at a time, so an older state of a
+ * row never lands after a newer one.
+ */
+import { RECORDED, type RecordedTable } from './schema';
+
+/** Rows copied per D1 batch (D1 binds at most 100 values a statement; a call row has 26). */
+export const RECORD_BATCH_ROWS = 200;
+
+type Raw = Record<string, SqlStorageValue>;
+
+/**
+ * The columns D1 keeps as the larger of the two values rather than the account's: a key's
+ * `last_used_at` is also noted by reads that go to D1 alone (auth/caller.ts).
+ */
+const MERGED: Partial<Record<RecordedTable, readonly string[]>> = { api_keys: ['last_used_at'] };
+
+const upserts = new Map<string, string>();
+
+function upsertSql(table: RecordedTable, columns: string[]): string {
+  const cacheKey = `${table}:${columns.join(',')}`;
+  let text = upserts.get(cacheKey);
+  if (!text) {
+    const merged = MERGED[table] ?? [];
+    const set = columns
+      .filter((c) => c !== 'id')
+      .map((c) =>
+        merged.includes(c)
+          ? `"${c}" = CASE WHEN excluded."${c}" > coalesce("${c}", 0) THEN excluded."${c}" ELSE "${c}" END`
+          : `"${c}" = excluded."${c}"`,
+      );
+    text =
+      `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) ` +
+      `VALUES (${columns.map((_, i) => `?${i + 1}`).join(', ')}) ON CONFLICT ("id") DO UPDATE SET ${set.join(', ')}`;
+    upserts.set(cacheKey, text);
+  }
+  return text;
+}
+
+export interface Copy {
+  /** The last outbox entry the copy covers. */
+  through: number;
+  /** Call rows copied: the account drops them once D1 has them. */
+  calls: string[];
+  statements: { text: string; params: SqlStorageValue[] }[];
+}
+
+/** What the outbox holds now, as the statements that write it to D1 (null: nothing to copy). */
+export function pendingCopy(sql: SqlStorage): Copy | null {
+  const entries = sql
+    .exec<{ seq: number; tbl: string; row_id: string }>(
+      'SELECT seq, tbl, row_id FROM outbox ORDER BY seq LIMIT ?',
+      RECORD_BATCH_ROWS,
+    )
+    .toArray();
+  if (!entries.length) return null;
+  const ids = new Map<string, Set<string>>();
+  for (const e of entries) {
+    let set = ids.get(e.tbl);
+    if (!set) ids.set(e.tbl, (set = new Set()));
+    set.add(e.row_id);
+  }
+  const statements: Copy['statements'] = [];
+  for (const table of RECORDED) {
+    const wanted = ids.get(table);
+    if (!wanted) continue;
+    const rows = sql
+      .exec<Raw>(`SELECT * FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify([...wanted]))
+      .toArray();
+    for (const row of rows) {
+      const columns = Object.keys(row);
+      statements.push({ text: upsertSql(table, columns), params: columns.map((c) => row[c]!) });
+    }
+  }
+  return { through: entries.at(-1)!.seq, calls: [...(ids.get('llm_calls') ?? [])], statements };
+}
+
+/** Sends a copy to D1; resolves once D1 has it all, or rejects with D1's error (nothing of it written). */
+export async function writeCopy(d1: D1Database, copy: Copy): Promise<void> {
+  if (copy.statements.length) await d1.batch(copy.statements.map((s) => d1.prepare(s.text).bind(...s.params)));
+}
+
+/** Clears what D1 confirmed, and the call rows it now keeps (the account has no use for them). */
+export function confirmCopy(sql: SqlStorage, copy: Copy): void {
+  sql.exec('DELETE FROM outbox WHERE seq <= ?', copy.through);
+  if (copy.calls.length)
+    sql.exec(
+      `DELETE FROM llm_calls WHERE id IN (SELECT value FROM json_each(?))
+        AND id NOT IN (SELECT row_id FROM outbox WHERE tbl = 'llm_calls')`,
+      JSON.stringify(copy.calls),
+    );
+}
