@@ -5,6 +5,7 @@
  * account copies them to D1 until D1 has them.
  */
 import { type Accounts, accountDb } from '../accounts/account/db';
+import type { RunOptions } from '../accounts/account/object';
 import { NO_USAGE, type TokenUsage } from '../core/completion';
 import { settleCall } from '../billing/settle';
 import { estimateUsage } from '../billing/tokens';
@@ -15,7 +16,7 @@ import { trackSettling } from '../jobs/settling';
 import type { ChatParams } from '../core/chat-params';
 import type { PumpOutcome } from '../streaming/pump/types';
 import type { Admitted } from './admission';
-import { countTokens, releaseSlot } from './limits';
+import { countTokens, dropStaleCounters, releaseSlot } from './limits';
 import { callRecord } from './record';
 
 export interface FinishedCall {
@@ -29,6 +30,21 @@ export interface FinishedCall {
   outcome: PumpOutcome;
 }
 
+/** How often this isolate's books also clear a team's stale counters, and when it last did, by team. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+const pruned = new Map<string, number>();
+
+/**
+ * The statements that drop the counters no limit reads any more from the team's account (slots of
+ * streams whose isolate died, past rate windows), once per PRUNE_EVERY_MS per team in this isolate.
+ */
+function pruneCounters(teamId: string, now: number) {
+  if ((pruned.get(teamId) ?? 0) > now - PRUNE_EVERY_MS) return [];
+  if (pruned.size > 10_000) pruned.clear();
+  pruned.set(teamId, now);
+  return dropStaleCounters(now);
+}
+
 /** The provider's usage when it sent one (zeros included), else counted with the tokenizer. */
 async function resolveUsage(call: FinishedCall): Promise<{ usage: TokenUsage; estimated: boolean }> {
   const { completion, ttftMs } = call.outcome;
@@ -39,12 +55,16 @@ async function resolveUsage(call: FinishedCall): Promise<{ usage: TokenUsage; es
 }
 
 /**
- * Writes the books and resolves to the usage they record, once D1 has their copy too (or has
- * refused it: the account sends it again until it lands). It never rejects: a batch the account
- * could not run is logged (it shows in `wrangler tail` and Workers Logs) and the call's hold is
- * left for the scheduled sweep to release.
+ * Writes the books in the call's account and resolves to the usage they record; the account
+ * copies them to D1 soon after, or before this resolves with `now`. It never rejects: a batch the account could not run is logged (it shows in
+ * `wrangler tail` and Workers Logs) and the call's hold is left for the scheduled sweep to release.
  */
-export async function writeBooks(accounts: Accounts, call: FinishedCall): Promise<TokenUsage> {
+export async function writeBooks(
+  accounts: Accounts,
+  call: FinishedCall,
+  /** `now`: resolve once D1 has their copy too, for a caller that reads D1 next. */
+  copy: RunOptions['record'] = 'soon',
+): Promise<TokenUsage> {
   const { admitted, outcome } = call;
   const { callId, job, team, key } = admitted;
   let usage: TokenUsage = NO_USAGE;
@@ -65,7 +85,7 @@ export async function writeBooks(accounts: Accounts, call: FinishedCall): Promis
       estimated: resolved.estimated,
       now,
     });
-    await batch(accountDb(accounts, team.id), [
+    await batch(accountDb(accounts, team.id, { record: copy }), [
       insertRow(llmCalls, record),
       releaseSlot(callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.
@@ -77,6 +97,7 @@ export async function writeBooks(accounts: Accounts, call: FinishedCall): Promis
             ),
           ]
         : []),
+      ...pruneCounters(team.id, now),
       ...settleCall(
         {
           callId,

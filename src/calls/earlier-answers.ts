@@ -3,7 +3,9 @@
  * one instead of repeating it (the Responses API's `item_reference`). A client may refer to an
  * answer the moment it has read it, before its books are written under `waitUntil`: a missing
  * row is waited for (this isolate's pending books, then one later read for another isolate's).
+ * A row is read from D1 and from the team's account, which keeps it until D1 has its copy.
  */
+import { type Accounts, keyAccount } from '../accounts/account/db';
 import type { Caller } from '../auth/caller';
 import { namedSql, rows } from '../db/statement';
 import { booksSettled } from '../jobs/settling';
@@ -29,15 +31,19 @@ const LATE_BOOKS_MS = 500;
 
 /** The caller's team's calls among `callIds`, by id; another team's are not found. */
 export async function earlierAnswers(
-  d1: D1Database,
+  deps: { d1: D1Database; accounts: Accounts },
   caller: Caller,
   callIds: readonly string[],
 ): Promise<Map<string, EarlierAnswer>> {
   const found = new Map<string, EarlierAnswer>();
+  const account = await keyAccount(deps, caller.keyHash, { record: 'soon' });
   const read = async (ids: readonly string[]) => {
-    const [principal, list] = await caller.batch(d1, [rows<AnswerRow>(answers, { ids: JSON.stringify(ids) })]);
-    for (const row of list)
-      if (row.teamId === principal.teamId) found.set(row.id, { content: row.content, truncated: row.truncated === 1 });
+    const statement = rows<AnswerRow>(answers, { ids: JSON.stringify(ids) });
+    const both = await Promise.all([caller.batch(deps.d1, [statement]), caller.batch(account, [statement])]);
+    for (const [principal, list] of both)
+      for (const row of list)
+        if (row.teamId === principal.teamId)
+          found.set(row.id, { content: row.content, truncated: row.truncated === 1 });
   };
   const missing = () => callIds.filter((id) => !found.has(id));
   await read(callIds);

@@ -68,7 +68,7 @@ export async function countRequest<R>(
   now = Date.now(),
 ) {
   const values = { keyHash: caller.keyHash, w: windowStart(now), now };
-  const account = await keyAccount(deps, caller.keyHash, { record: 'later' });
+  const account = await keyAccount(deps, caller.keyHash, { record: 'soon' });
   const [[, , over], result] = await Promise.all([
     caller.batch(account, [write(COUNT_REQUEST, values), rows<{ over: string | null }>(requestsOver, values)], now),
     run(deps.d1, read),

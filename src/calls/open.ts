@@ -71,7 +71,7 @@ const withMaxTokens = (params: ChatParams, maxTokens: number | null | undefined)
 async function admissionTarget(deps: CallDeps, admission: AdmissionRequest, now: number) {
   const jobIds = admission.jobId ? [admission.jobId] : [];
   const [account, model] = await Promise.all([
-    keyAccount(deps, admission.caller.keyHash, { record: 'later', jobIds }),
+    keyAccount(deps, admission.caller.keyHash, { record: 'soon', jobIds }),
     catalogEntry(deps.d1, admission.alias, now),
   ]);
   return { account, model, d1: deps.d1 };

@@ -42,8 +42,14 @@ export function pumpOptions(
 }
 
 /** The call's books, once its pump has settled with `outcome`. */
-export const booksOf = (deps: CallDeps, call: OpenCall) => (outcome: PumpOutcome) =>
-  writeBooks(deps.accounts, { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome });
+export const booksOf =
+  (deps: CallDeps, call: OpenCall, copy: 'now' | 'soon' = 'soon') =>
+  (outcome: PumpOutcome) =>
+    writeBooks(
+      deps.accounts,
+      { ...call, served: call.upstream.model, attempts: call.upstream.attempts, outcome },
+      copy,
+    );
 
 /**
  * Streams the answer to the client in its dialect; the books are written after it closes, under
@@ -71,8 +77,8 @@ export async function collectCall(deps: CallDeps, admission: AdmissionRequest, o
   const call = await openCall(deps, admission, { stream: false, finishesJob: opts.finishesJob });
   const mode = { relay: call.upstream.provider.decoder() };
   const outcome = await collect(pumpOptions(call, deps.config, mode, CHAT_FRAMING));
-  // The caller reads the job right after this answer, so the books are written first.
-  const usage = await booksOf(deps, call)(outcome);
+  // The caller reads the job right after this answer, so the books are written first, D1's copy too.
+  const usage = await booksOf(deps, call, 'now')(outcome);
   if (outcome.status !== 'success') {
     const e = outcome.error!;
     throw new ApiError(502, 'upstream_error', e.code ?? 'upstream_error', e.message);

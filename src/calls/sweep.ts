@@ -7,8 +7,8 @@ const teamsWithStaleHolds = namedSql(`SELECT DISTINCT team_id AS teamId FROM cre
 
 /**
  * Call holds older than the job TTL whose call never settled (its isolate died), released back to
- * their teams: D1's copy names the teams, and each team's account releases its own. (Each account
- * drops its own stale concurrency slots and rate windows; accounts/account/object.ts.)
+ * their teams: D1's copy names the teams, and each team's account releases its own. (A team's
+ * stale concurrency slots and rate windows go with its calls' books: calls/books.ts.)
  */
 export async function sweepStale(
   deps: { d1: D1Database; accounts: Accounts },

@@ -76,7 +76,10 @@ export function insertRow<T extends Table>(table: T, row: InferSelectModel<T>): 
 
 const upserts = new WeakMap<Table, NamedSql>();
 
-/** One whole row, inserted or, when its `keyColumn` is taken, written over (`insertRow`'s shape otherwise). */
+/**
+ * One whole row, inserted or, when its `keyColumn` is taken, written over (`insertRow`'s shape
+ * otherwise). A row that already holds these values is left alone: no row is written.
+ */
 export function upsertRow<T extends Table>(
   table: T,
   row: InferSelectModel<T>,
@@ -89,7 +92,8 @@ export function upsertRow<T extends Table>(
     const key = getTableColumns(table)[keyColumn]!.name;
     query = namedSql(
       `INSERT INTO "${getTableName(table)}" (${names.join(', ')}) VALUES (${columns.map(([k]) => `:${k}`).join(', ')})
-      ON CONFLICT ("${key}") DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`,
+      ON CONFLICT ("${key}") DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}
+      WHERE ${names.map((n) => `"${getTableName(table)}".${n} IS NOT excluded.${n}`).join(' OR ')}`,
     );
     upserts.set(table, query);
   }

@@ -76,26 +76,47 @@ export async function orOtherTeams(d1: D1Database, found: Job | null | undefined
 }
 
 /**
- * The job, its calls and its costs, as `complete` and `create-and-call` return them, right after
- * writing them: the job and its team as the team's account has them, its calls from D1 and from
- * the account (which keeps a call's row until D1 has it), so the answer does not wait for the copy.
+ * A job as its team's account has it (null: not there), with its calls from D1 and from the
+ * account (which keeps a call's row until D1 has it), so a read right after a write does not wait
+ * for the copy.
  */
-export async function jobReport(deps: { d1: D1Database; account: Database }, jobId: string, expectStatus?: JobStatus) {
+async function recentJob(deps: { d1: D1Database; account: Database }, jobId: string) {
   const [[job, uncopied, team], copied] = await Promise.all([
     batch(deps.account, [jobById(jobId), callsOfJob(jobId), teamOfJob(jobId)]),
     run(deps.d1, callsOfJob(jobId)),
   ]);
+  if (!job || !team) return null;
   const calls = [...copied.filter((c) => !uncopied.some((u) => u.id === c.id)), ...uncopied].sort(
     (a, b) => a.createdAt - b.createdAt,
   );
-  if (expectStatus && job!.status !== expectStatus)
-    throw conflict(`Job '${jobId}' is already ${job!.status}`, 'job_already_finished');
-  return { job: job!, calls, costs: summarizeCosts(job!, calls, team!) };
+  return { job, calls, costs: summarizeCosts(job, calls, team) };
 }
 
-/** A job the caller's team owns, its calls and its costs, in one batch with the key's check. */
-export async function readJob(d1: D1Database, caller: Caller, jobId: string) {
-  const [principal, job, calls, team] = await caller.batch(d1, [jobById(jobId), callsOfJob(jobId), teamOfJob(jobId)]);
+/** The job, its calls and its costs, as `complete` and `create-and-call` return them, right after writing them. */
+export async function jobReport(deps: { d1: D1Database; account: Database }, jobId: string, expectStatus?: JobStatus) {
+  const report = await recentJob(deps, jobId);
+  if (!report) throw notFound('job', jobId);
+  if (expectStatus && report.job.status !== expectStatus)
+    throw conflict(`Job '${jobId}' is already ${report.job.status}`, 'job_already_finished');
+  return report;
+}
+
+/**
+ * A job the caller's team owns, its calls and its costs, in one D1 batch with the key's check. A
+ * job D1 does not have yet (opened by a call a moment ago, its copy on the way) is read from the
+ * team's account.
+ */
+export async function readJob(deps: JobDeps, caller: Caller, jobId: string) {
+  const [principal, job, calls, team] = await caller.batch(deps.d1, [
+    jobById(jobId),
+    callsOfJob(jobId),
+    teamOfJob(jobId),
+  ]);
+  if (!job) {
+    const account = await keyAccount(deps, caller.keyHash, { record: 'soon' });
+    const recent = await recentJob({ d1: deps.d1, account }, jobId);
+    if (recent) return { ...recent, job: requireJob(recent.job, principal, jobId) };
+  }
   const owned = requireJob(job, principal, jobId);
   return { job: owned, calls, costs: summarizeCosts(owned, calls, team!) };
 }

@@ -327,9 +327,12 @@ export class CallStream extends DurableObject<Env> {
     }
   }
 
-  /** The books, once; then the call is over for every reader, and its events kept until RESUME_TTL. */
+  /**
+   * The books, once (D1's copy landed, so a reader that sees the end can read the call back); then
+   * the call is over for every reader, and its events kept until RESUME_TTL.
+   */
   private async settle(facts: BooksFacts, outcome: PumpOutcome) {
-    const usage = await writeBooks(this.env.ACCOUNTS, { ...facts, stream: true, outcome });
+    const usage = await writeBooks(this.env.ACCOUNTS, { ...facts, stream: true, outcome }, 'now');
     const now = Date.now();
     this.log.end({ status: outcome.status, at: now, usage, error: outcome.error });
     this.flush();

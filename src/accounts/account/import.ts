@@ -5,8 +5,6 @@
  * in one transaction. From then on the account moves them, and D1 keeps the copy it sends.
  * A job the import left in D1 (one that had finished) is taken the first time a request names it.
  */
-import { RATE_WINDOW_MS } from '../../calls/limits';
-
 type Raw = Record<string, SqlStorageValue>;
 
 const TEAM = 'SELECT * FROM teams WHERE id = ?1';
@@ -19,6 +17,7 @@ const WINDOWS = `SELECT * FROM rate_windows WHERE window_start >= ?2 AND (scope 
   OR scope IN (SELECT 'key:' || id FROM api_keys WHERE team_id = ?1))`;
 const JOBS_NAMED = 'SELECT * FROM jobs WHERE team_id = ?1 AND id IN (SELECT value FROM json_each(?2))';
 
+/** Rows D1 has already: inserted, and the outbox entries their triggers made dropped. */
 function insertAll(sql: SqlStorage, table: string, rows: Raw[]) {
   for (const row of rows) {
     const columns = Object.keys(row);
@@ -27,23 +26,22 @@ function insertAll(sql: SqlStorage, table: string, rows: Raw[]) {
       ...columns.map((c) => row[c]!),
     );
   }
-}
-
-/** Rows written here are D1's already: the outbox entries their triggers made are dropped. */
-function withoutRecording(storage: DurableObjectStorage, write: (sql: SqlStorage) => void) {
-  const sql = storage.sql;
-  storage.transactionSync(() => {
-    const before = sql.exec<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM outbox').one().seq;
-    write(sql);
-    sql.exec('DELETE FROM outbox WHERE seq > ?', before);
-  });
+  if (rows.length && rows[0]!.id !== undefined)
+    sql.exec(
+      'DELETE FROM outbox WHERE tbl = ? AND row_id IN (SELECT value FROM json_each(?))',
+      table,
+      JSON.stringify(rows.map((r) => r.id)),
+    );
 }
 
 const results = (r: D1Result) => (r.results ?? []) as Raw[];
 
 /** Takes the team from D1 into an empty account; false when D1 has no such team (the account stays empty). */
+/** Rate windows this recent are taken (the current one among them); older ones no limit reads. */
+const RECENT_WINDOWS_MS = 2 * 60_000;
+
 export async function importTeam(storage: DurableObjectStorage, d1: D1Database, teamId: string, now: number) {
-  const since = now - (now % RATE_WINDOW_MS) - RATE_WINDOW_MS;
+  const since = now - RECENT_WINDOWS_MS;
   const read = (text: string) => d1.prepare(text).bind(teamId, since);
   const bind1 = (text: string) => d1.prepare(text).bind(teamId);
   const [team, keys, jobs, holds, streams, windows] = await d1.batch([
@@ -56,7 +54,8 @@ export async function importTeam(storage: DurableObjectStorage, d1: D1Database, 
   ]);
   const row = results(team!)[0];
   if (!row) return false;
-  withoutRecording(storage, (sql) => {
+  const sql = storage.sql;
+  storage.transactionSync(() => {
     // Another request may have imported while this one read D1: the first one wins.
     if (sql.exec('SELECT 1 FROM teams').toArray().length) return;
     insertAll(sql, 'teams', [row]);
@@ -80,5 +79,5 @@ export async function adoptJobs(storage: DurableObjectStorage, d1: D1Database, t
   const missing = jobIds.filter((id) => !sql.exec('SELECT 1 FROM jobs WHERE id = ?', id).toArray().length);
   if (!missing.length) return;
   const { results: found } = await d1.prepare(JOBS_NAMED).bind(teamId, JSON.stringify(missing)).all<Raw>();
-  if (found.length) withoutRecording(storage, (s) => insertAll(s, 'jobs', found));
+  if (found.length) storage.transactionSync(() => insertAll(sql, 'jobs', found));
 }

@@ -11,7 +11,6 @@
  * has taken it: a D1 that is down or overloaded delays the record, it never loses it.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { dropStaleCounters } from '../../calls/limits';
 import type { Env } from '../../env';
 import type { SqlResult } from '../../db/statement';
 import { adoptJobs, importTeam } from './import';
@@ -24,11 +23,17 @@ export interface RunOptions {
   jobIds?: readonly string[];
   /**
    * `now`: resolve once D1 has the record of this batch too (or has refused it; the alarm retries).
-   * `later` (admission, before a call's first token): return at once, the copy follows.
+   * `soon` (a call's admission and books): return at once; the copy follows within COPY_DELAY_MS,
+   * with whatever else the account wrote meanwhile.
    */
-  record: 'now' | 'later';
+  record: 'now' | 'soon';
 }
 
+/**
+ * How long a `soon` copy waits for more to copy with it: a busy team's calls reach D1 in one batch
+ * per interval, not two round trips a call, and D1 lags the account by about this much.
+ */
+const COPY_DELAY_MS = 100;
 /** Retry delays after a failed copy: doubling from the first, up to the last. */
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -46,6 +51,7 @@ export class Account extends DurableObject<Env> {
   /** After a failed copy, the next is left to the alarm until then: a D1 in trouble gets no more load from us. */
   private retryAt = 0;
   private alarmAt: number | null = null;
+  private copyTimer: ReturnType<typeof setTimeout> | null = null;
   /** Where the record goes: D1 (tests put a D1 whose writes fail in its place). */
   recordTo: D1Database;
 
@@ -66,8 +72,8 @@ export class Account extends DurableObject<Env> {
     if (opts.jobIds?.length) await adoptJobs(this.ctx.storage, this.env.DB, teamId, [...opts.jobIds]);
     const results = this.transaction(statements);
     if (this.hasOutbox()) {
-      const copied = this.record();
-      if (opts.record === 'now') await copied;
+      if (opts.record === 'now') await this.record();
+      else this.recordSoon();
     }
     return results;
   }
@@ -107,6 +113,8 @@ export class Account extends DurableObject<Env> {
    * runs at a time; a call made while one runs waits for the next, which covers it.
    */
   record(): Promise<boolean> {
+    if (this.copyTimer) clearTimeout(this.copyTimer);
+    this.copyTimer = null;
     if (Date.now() < this.retryAt) return Promise.resolve(false);
     if (this.queued) return this.queued;
     if (!this.copying) return this.startCopy();
@@ -115,6 +123,12 @@ export class Account extends DurableObject<Env> {
       return this.startCopy();
     });
     return this.queued;
+  }
+
+  /** A copy within COPY_DELAY_MS, unless one is already due or running (a running copy takes what is new before it ends). */
+  private recordSoon(): void {
+    if (this.copyTimer || this.copying) return;
+    this.copyTimer = setTimeout(() => void this.record(), COPY_DELAY_MS);
   }
 
   private startCopy(): Promise<boolean> {
@@ -193,11 +207,10 @@ export class Account extends DurableObject<Env> {
     return true;
   }
 
-  /** Retries the record, and drops the counters no limit reads any more (slots of dead streams, past windows). */
+  /** Retries the record. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     this.retryAt = 0;
-    this.transaction(dropStaleCounters(Date.now()));
     if (this.hasOutbox()) await this.record();
   }
 }

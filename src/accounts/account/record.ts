@@ -1,9 +1,10 @@
 /**
- * An account's record in D1: the rows its triggers put in `outbox`, copied to D1 as they stand
+ * An account's record in D1: the rows its triggers named in `outbox`, copied to D1 as they stand
  * now, in one D1 batch. A copy is an upsert by the row's id, so a batch that is sent again (its
- * answer was lost, the object restarted before it cleared the outbox) changes nothing more; the
- * outbox is cleared only up to what D1 confirmed. One copy runs at a time, so an older state of a
- * row never lands after a newer one.
+ * answer was lost, the object restarted before it cleared the outbox) changes nothing more. An
+ * entry is cleared only once D1 confirmed the copy, and only if its row did not change again
+ * meanwhile (its version is the one copied). One copy runs at a time, so an older state of a row
+ * never lands after a newer one.
  */
 import { RECORDED, type RecordedTable } from './schema';
 
@@ -41,8 +42,8 @@ function upsertSql(table: RecordedTable, columns: string[]): string {
 }
 
 export interface Copy {
-  /** The last outbox entry the copy covers. */
-  through: number;
+  /** The outbox entries the copy covers: table, row id, version. */
+  entries: [string, string, number][];
   /** Call rows copied: the account drops them once D1 has them. */
   calls: string[];
   statements: { text: string; params: SqlStorageValue[] }[];
@@ -51,10 +52,7 @@ export interface Copy {
 /** What the outbox holds now, as the statements that write it to D1 (null: nothing to copy). */
 export function pendingCopy(sql: SqlStorage): Copy | null {
   const entries = sql
-    .exec<{ seq: number; tbl: string; row_id: string }>(
-      'SELECT seq, tbl, row_id FROM outbox ORDER BY seq LIMIT ?',
-      RECORD_BATCH_ROWS,
-    )
+    .exec<{ tbl: string; row_id: string; v: number }>('SELECT tbl, row_id, v FROM outbox LIMIT ?', RECORD_BATCH_ROWS)
     .toArray();
   if (!entries.length) return null;
   const ids = new Map<string, Set<string>>();
@@ -75,7 +73,11 @@ export function pendingCopy(sql: SqlStorage): Copy | null {
       statements.push({ text: upsertSql(table, columns), params: columns.map((c) => row[c]!) });
     }
   }
-  return { through: entries.at(-1)!.seq, calls: [...(ids.get('llm_calls') ?? [])], statements };
+  return {
+    entries: entries.map((e) => [e.tbl, e.row_id, e.v]),
+    calls: [...(ids.get('llm_calls') ?? [])],
+    statements,
+  };
 }
 
 /** Sends a copy to D1; resolves once D1 has it all, or rejects with D1's error (nothing of it written). */
@@ -85,7 +87,11 @@ export async function writeCopy(d1: D1Database, copy: Copy): Promise<void> {
 
 /** Clears what D1 confirmed, and the call rows it now keeps (the account has no use for them). */
 export function confirmCopy(sql: SqlStorage, copy: Copy): void {
-  sql.exec('DELETE FROM outbox WHERE seq <= ?', copy.through);
+  sql.exec(
+    `DELETE FROM outbox WHERE EXISTS (SELECT 1 FROM json_each(?) e
+      WHERE e.value ->> 0 = outbox.tbl AND e.value ->> 1 = outbox.row_id AND e.value ->> 2 = outbox.v)`,
+    JSON.stringify(copy.entries),
+  );
   if (copy.calls.length)
     sql.exec(
       `DELETE FROM llm_calls WHERE id IN (SELECT value FROM json_each(?))

@@ -5,7 +5,8 @@
  * here unchanged. `models` holds the catalog entries its calls were admitted with, as the Worker
  * sent them; `llm_calls` holds a finished call's row until D1 has it.
  *
- * Triggers put every change to a recorded table in `outbox`; record.ts copies those rows to D1.
+ * Triggers name every row of a recorded table that changed in `outbox`, once however often it
+ * changes (its version `v` counts the changes); record.ts copies those rows to D1.
  * test/accounts/schema.test.ts holds these columns to D1's.
  */
 
@@ -41,7 +42,6 @@ CREATE TABLE IF NOT EXISTS jobs (
   status text DEFAULT 'pending' NOT NULL, metadata text, error_message text,
   credits_charged integer DEFAULT 0 NOT NULL, created_at integer NOT NULL, completed_at integer
 );
-CREATE INDEX IF NOT EXISTS jobs_status_idx ON jobs (status, created_at);
 CREATE TABLE IF NOT EXISTS llm_calls (
   id text PRIMARY KEY NOT NULL, job_id text NOT NULL, team_id text NOT NULL, model text NOT NULL,
   provider text NOT NULL, upstream_model text NOT NULL, purpose text, status text NOT NULL, stream integer NOT NULL,
@@ -65,26 +65,28 @@ CREATE TABLE IF NOT EXISTS credit_ledger (
   id text PRIMARY KEY NOT NULL, team_id text NOT NULL, job_id text, kind text NOT NULL, amount integer NOT NULL,
   reason text, created_at integer NOT NULL, call_id text
 );
-CREATE INDEX IF NOT EXISTS credit_ledger_created_idx ON credit_ledger (created_at);
-CREATE INDEX IF NOT EXISTS credit_ledger_job_idx ON credit_ledger (job_id);
 CREATE UNIQUE INDEX IF NOT EXISTS credit_ledger_one_charge_per_job ON credit_ledger (job_id) WHERE kind = 'charge';
 CREATE UNIQUE INDEX IF NOT EXISTS credit_ledger_one_usage_per_call ON credit_ledger (call_id) WHERE kind = 'usage';
 CREATE TABLE IF NOT EXISTS rate_windows (
   scope text NOT NULL, window_start integer NOT NULL, requests integer DEFAULT 0 NOT NULL,
   tokens integer DEFAULT 0 NOT NULL, PRIMARY KEY (scope, window_start)
 );
+CREATE INDEX IF NOT EXISTS rate_windows_start_idx ON rate_windows (window_start);
 CREATE TABLE IF NOT EXISTS active_streams (
   call_id text PRIMARY KEY NOT NULL, team_id text NOT NULL, started_at integer NOT NULL, output_tokens integer
 );
 CREATE INDEX IF NOT EXISTS active_streams_started_idx ON active_streams (started_at);
-CREATE TABLE IF NOT EXISTS outbox (seq integer PRIMARY KEY AUTOINCREMENT, tbl text NOT NULL, row_id text NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+  tbl text NOT NULL, row_id text NOT NULL, v integer DEFAULT 1 NOT NULL, PRIMARY KEY (tbl, row_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY NOT NULL, value);
 `;
 
 const TRIGGERS = RECORDED.flatMap((t) =>
   (['INSERT', 'UPDATE'] as const).map(
     (op) => `CREATE TRIGGER IF NOT EXISTS ${t}_${op.toLowerCase()}_recorded AFTER ${op} ON ${t}
-      BEGIN INSERT INTO outbox (tbl, row_id) VALUES ('${t}', NEW.id); END;`,
+      BEGIN INSERT INTO outbox (tbl, row_id) VALUES ('${t}', NEW.id)
+        ON CONFLICT (tbl, row_id) DO UPDATE SET v = v + 1; END;`,
   ),
 ).join('\n');
 

@@ -241,7 +241,7 @@ jobsApi.openapi(
     responses: { 200: json(JobResponse, 'The job'), ...teamErrors },
   }),
   async (c) => {
-    const { job, calls, costs } = await readJob(c.env.DB, c.var.caller, c.req.valid('param').job_id);
+    const { job, calls, costs } = await readJob(stores(c), c.var.caller, c.req.valid('param').job_id);
     return c.json({ ...jobView(job), costs, calls: calls.map(callDetail) }, 200);
   },
 );

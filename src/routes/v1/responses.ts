@@ -37,7 +37,7 @@ import {
   refuseStateful,
   responsesToParams,
 } from '../../dialects/openai-responses/request';
-import { callDeps } from '../../http/context';
+import { callDeps, stores } from '../../http/context';
 import { bearerAuth, callErrors, jsonBody, sseResponse } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 import type { Caller } from '../../auth/caller';
@@ -46,13 +46,13 @@ import { newId } from '../../lib/crypto';
 export const responsesApi = createRouter();
 
 /** What each `item_reference` in the input stands for, from the team's earlier calls. */
-async function resolveReferences(d1: D1Database, caller: Caller, body: ResponsesRequest) {
+async function resolveReferences(deps: Parameters<typeof earlierAnswers>[0], caller: Caller, body: ResponsesRequest) {
   const items = referencedItems(body);
   const resolved = new Map<string, Referenced>();
   if (!items.length) return resolved;
   const calls = new Map(items.map((id) => [id, callOfItem(id)]));
   const ids = [...new Set([...calls.values()].filter((id) => id !== null))];
-  const answers = ids.length ? await earlierAnswers(d1, caller, ids) : new Map();
+  const answers = ids.length ? await earlierAnswers(deps, caller, ids) : new Map();
   const resend = 'send the item itself (with the AI SDK: providerOptions.openai.store = false)';
   for (const [item, callId] of calls) {
     const answer = callId ? answers.get(callId) : undefined;
@@ -85,7 +85,7 @@ responsesApi.openapi(
   async (c) => {
     const body = c.req.valid('json');
     refuseStateful(body);
-    const params = responsesToParams(body, await resolveReferences(c.env.DB, c.var.caller, body));
+    const params = responsesToParams(body, await resolveReferences(stores(c), c.var.caller, body));
     const admission = {
       caller: c.var.caller,
       alias: body.model,
