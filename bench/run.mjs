@@ -4,10 +4,12 @@
 //   direct     the client talks to the upstream itself
 //   reference  bench/reference: a Worker that only forwards the upstream's body
 //   sluice     Sluice: key auth, job checks, credit hold, call bookkeeping
-//   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential and re-encoded phases
+//   baseline   with BASELINE_REV=<commit>, that commit's Sluice too, in the sequential, re-encoded and
+//              admission phases
 // A phase of its own sets Sluice's routes of other client dialects (/v1/messages, /v1/responses)
 // against the reference forwarding the same upstream stream; another sets resumable streams against
-// the same route's plain stream, and times reattaching to one.
+// the same route's plain stream, and times reattaching to one. The last, admission throughput, sets
+// the account path (Sluice) against the D1 path (BASELINE_REV=1dc1608) over many teams' keys.
 // Both Workers run from their production bundles (`wrangler deploy --dry-run`) in workerd through
 // Miniflare's API (bench/host.mjs), one workerd process each and no `wrangler dev` proxy in front.
 // The upstream (bench/upstream.mjs) and the client share one clock. See bench/README.md.
@@ -22,6 +24,7 @@ import { benchPaths, checkPaths, startWorkers } from './lib/paths.mjs';
 import { cleanUpOnExit, killGroups, makeScratch, runtimeTrouble, stopHost } from './lib/processes.mjs';
 import { rssBytes } from './lib/proc.mjs';
 import { sleep } from './lib/util.mjs';
+import { admission } from './phases/admission.mjs';
 import { concurrency } from './phases/concurrency.mjs';
 import { cpuPerCall } from './phases/cpu-per-call.mjs';
 import { cpuSplit } from './phases/cpu-split.mjs';
@@ -70,6 +73,8 @@ async function main() {
     const dialect = (await phase('dialects', () => dialects(paths))) ?? { seq: {}, conc: {} };
     const resume = await phase('resumable', () => resumable(paths));
     const slow = await phase('slow-reader', () => slowReaders(targets, upstream));
+    // Last: its hundreds of teams and their accounts stay behind, in Sluice's process among others.
+    const admit = await phase('admission', () => admission(paths));
     const runtimeLog = runtimeTrouble(host.log());
 
     const results = report({
@@ -85,6 +90,7 @@ async function main() {
       dialect,
       resume,
       slow,
+      admit,
       bundle: build.bundle,
       runtimeLog,
     });

@@ -68,12 +68,15 @@ function errorIn(text, events) {
 export function streamOnce(target, shape, { agent, timeoutMs }) {
   return new Promise((resolve) => {
     // reach: request start to its arrival at the upstream (the Worker's work before it asks)
+    // head, firstByte: request start to the response's headers, and to its first body byte
     // sent: each chunk's stamp (when the upstream sent it), beside its delay
     const r = {
       ok: false,
       error: null,
       ttft: null,
       reach: null,
+      head: null,
+      firstByte: null,
       delays: [],
       sent: [],
       chunks: 0,
@@ -105,6 +108,7 @@ export function streamOnce(target, shape, { agent, timeoutMs }) {
     }, timeoutMs);
     req.on('error', (e) => finish(e.message));
     req.on('response', (res) => {
+      r.head = clock() - t0;
       res.setEncoding('utf8');
       res.on('error', (e) => finish(e.message));
       res.on('aborted', () => finish('response aborted'));
@@ -117,6 +121,7 @@ export function streamOnce(target, shape, { agent, timeoutMs }) {
       let buf = '';
       res.on('data', (s) => {
         const now = clock();
+        r.firstByte ??= now - t0;
         buf += s.includes('\r') ? s.replace(/\r\n/g, '\n') : s; // Gemini's own events end lines with CRLF
         const cut = buf.lastIndexOf('\n\n');
         if (cut < 0) return;

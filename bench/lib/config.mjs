@@ -32,6 +32,7 @@ export const PHASE_NAMES = [
   'dialects',
   'resumable',
   'slow-reader',
+  'admission',
 ];
 // PHASES=resumable,dialects: only those phases run (in their usual order), so that one question
 // can be asked without the quarter of an hour the whole run takes. Unset or empty: all of them.
@@ -82,6 +83,13 @@ export const cfg = {
   SLOW_CHUNKS: num('SLOW_CHUNKS', 8000, 4000), // firehose chunks in the slow reader's stream
   SLOW_PAD: num('SLOW_PAD', 4000, 4000), // bytes of content per firehose chunk
   SLOW_READ: num('SLOW_READ', 4096, 4096), // bytes the slow reader takes per second
+  // Admission throughput (bench/phases/admission.mjs): the team counts, each with its own key; short
+  // streams per path per round at each count, spread round-robin over the teams' keys; how many run
+  // at once; and rounds per count, the paths taking turns.
+  ADMIT_TEAMS: list('ADMIT_TEAMS', '1,10,100', '1,10'),
+  ADMIT_CALLS: num('ADMIT_CALLS', 1000, 100),
+  ADMIT_CONC: num('ADMIT_CONC', 32, 8),
+  ADMIT_ROUNDS: num('ADMIT_ROUNDS', 2, 1),
   PHASES: phaseList(),
 };
 if (!['apart', 'shared'].includes(cfg.D1)) throw new Error('D1 must be apart or shared');
@@ -107,6 +115,12 @@ export const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RA
 export const JS_FLOOR = 'reference-js';
 /** The resumable phase's paths (bench/lib/paths.mjs), in the order its rounds start from. */
 export const RESUME = { reference: 'reference-chat', plain: 'sluice-plain', resumable: 'sluice-resumable' };
+/**
+ * The admission phase's paths (bench/lib/paths.mjs): the D1 path (the baseline, BASELINE_REV), the
+ * account path (Sluice, its Account objects in its own process, as in every other phase), and the
+ * same Sluice with its Account objects in a workerd process of their own, whose CPU is theirs alone.
+ */
+export const ADMIT = { d1: 'baseline', account: 'sluice', apart: 'sluice-apart' };
 /** The concurrency phase's extra paths: the reference doing `units` of CPU work per call (cfg.WORK). */
 export const withWork = (units) => `reference+${units}`;
 /** The admin key Sluice runs with, for creating the bench team and its key. */

@@ -8,16 +8,21 @@
 // plus the re-encoded phase's variants of the reference and Sluice (Anthropic's and Gemini's APIs),
 // the dialects phase's: Sluice's /v1 routes of other dialects, and the reference forwarding
 // each upstream format they are served from (bench/lib/dialects.mjs), and the resumable phase's:
-// Sluice's /v1/chat/completions with and without `resumable: true` beside the reference.
+// Sluice's /v1/chat/completions with and without `resumable: true` beside the reference, and the
+// admission phase's: the baseline, Sluice, and Sluice with its Account objects in a process apart.
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { request, callOnce, streamOnce } from './client.mjs';
-import { ADMIN_KEY, baselineRev, cfg, JS_FLOOR, RESUME, root, runs } from './config.mjs';
+import { ADMIN_KEY, ADMIT, baselineRev, cfg, JS_FLOOR, RESUME, root, runs } from './config.mjs';
 import { DIALECTS, referenceFor, UPSTREAMS } from './dialects.mjs';
 import { startHost } from './processes.mjs';
 import { sleep } from './util.mjs';
 
-/** Starts every Worker in workerd (bench/host.mjs), the local D1 apart unless D1=shared. */
+/**
+ * Starts every Worker in workerd (bench/host.mjs), the local D1 apart unless D1=shared, and for the
+ * admission phase (which needs D1 apart) the Sluice whose Account objects run in a process apart.
+ */
 export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut }, persist, upstream) {
   console.error('starting the Workers in workerd (Miniflare)...');
   const sluiceBindings = {
@@ -27,6 +32,7 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
     GEMINI_API_KEY: 'gm-bench',
   };
   const d1Apart = cfg.D1 === 'apart';
+  const apart = runs('admission') && d1Apart ? accountsApart(app, sluiceOut, persist, sluiceBindings) : [];
   return startHost({
     workers: [
       ...(d1Apart
@@ -48,6 +54,7 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
         inspect: cfg.PROFILE,
         bindings: sluiceBindings,
       },
+      ...apart,
       ...(baselineApp
         ? [
             {
@@ -70,6 +77,22 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
       },
     ],
   });
+}
+
+/**
+ * The admission phase's second Sluice: the same bundle twice, in two workerd processes. The first
+ * (`accounts`) serves nothing; its process runs the Account objects of the second (ADMIT.apart),
+ * whose ACCOUNTS binding reaches them there (bench/host.mjs, `accountsFrom`). Both reach the one
+ * local D1, so the objects read their teams from it and copy their rows to it as Sluice's do.
+ */
+function accountsApart(app, sluiceOut, persist, bindings) {
+  const registry = join(persist, 'registry');
+  mkdirSync(registry, { recursive: true });
+  const config = join(app, 'wrangler.toml');
+  return [
+    { name: 'accounts', config, outdir: sluiceOut, d1From: 'd1', registry, bindings },
+    { name: ADMIT.apart, config, outdir: sluiceOut, d1From: 'd1', registry, accountsFrom: 'accounts', bindings },
+  ];
 }
 
 /** The bench team, with ample credits, and a virtual key of it, through Sluice's admin API. */
@@ -135,6 +158,8 @@ export const RECODED = {
  *                   Sluice once per dialect (named as in bench/lib/dialects.mjs)
  *   resumeTargets   the resumable phase's paths (named in RESUME): the reference, Sluice's plain
  *                   chat stream, the same resumable
+ *   admitTargets    the admission phase's paths (named in ADMIT), those that run: the baseline,
+ *                   Sluice, and Sluice with its Account objects apart (`accountPids`)
  */
 export async function benchPaths(host, upstream) {
   const sluiceUrl = host.workers.sluice.url;
@@ -227,7 +252,28 @@ export async function benchPaths(host, upstream) {
   ];
   // Not the baseline either: a commit from before resumable calls would answer the plain stream.
   const resumeTargets = resumablePaths(byName, key);
-  return { targets, seqTargets, byName, recodeTargets, dialectTargets, resumeTargets };
+  // Each admission path gets teams and keys of its own in the phase: none uses the bench team,
+  // whose account lives in Sluice's process (two accounts of one team would both write its record).
+  const apart = host.workers[ADMIT.apart];
+  const admitPaths = [
+    ...seqTargets,
+    ...(apart
+      ? [
+          {
+            ...byName('sluice'),
+            name: ADMIT.apart,
+            base: apart.url,
+            pids: apart.pids,
+            accountPids: host.workers.accounts.pids,
+            agent: keepAlive(),
+          },
+        ]
+      : []),
+  ];
+  const admitTargets = Object.values(ADMIT)
+    .map((name) => admitPaths.find((t) => t.name === name))
+    .filter(Boolean);
+  return { targets, seqTargets, byName, recodeTargets, dialectTargets, resumeTargets, admitTargets };
 }
 
 /**

@@ -25,6 +25,22 @@ export async function cpuWhenIdle(pids, maxMs = 15_000) {
 }
 
 /**
+ * CPU seconds of each of several process trees (null for an empty one), once all of them have gone
+ * quiet: the work one phase leaves to several processes (a Worker's, the local D1's) is counted whole.
+ */
+export async function cpuEachWhenIdle(groups, maxMs = 15_000) {
+  const until = Date.now() + maxMs;
+  const read = () => groups.map((pids) => (pids?.length ? cpuSeconds(pids) : null));
+  let last = read();
+  for (;;) {
+    await sleep(300);
+    const now = read();
+    if (now.every((v, i) => v === last[i]) || Date.now() > until) return now;
+    last = now;
+  }
+}
+
+/**
  * The delays of chunks sent once every stream of a round had its first token: the round's steady
  * state, without the burst of requests being admitted and opened while streams start.
  */

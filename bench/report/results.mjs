@@ -2,6 +2,7 @@
 // its schema (test/e2e/bench.test.ts reads it); bench/README.md says how to read each figure.
 import { cpus, loadavg } from 'node:os';
 import { cfg, env, quick, runs } from '../lib/config.mjs';
+import { admissionStats, printAdmissionTable } from './admission.mjs';
 import { figures } from './figures.mjs';
 import { printResumableTable } from './resumable.mjs';
 import { printMainTable } from './table.mjs';
@@ -9,17 +10,19 @@ import { judgeTargets } from './targets.mjs';
 
 /**
  * `measured`: `targets` (the main table's paths: direct, reference, sluice) and what each phase
- * resolved with (seq, calls, diag, split, perCall, idleRss, conc, recode, dialect, resume, slow), the
- * bundle's sizes and the runtime log's counts; a phase PHASES left out resolved with null (or
- * nothing measured), and its keys below are null. Prints the tables and the targets; returns
+ * resolved with (seq, calls, diag, split, perCall, idleRss, conc, recode, dialect, resume, slow,
+ * admit), the bundle's sizes and the runtime log's counts; a phase PHASES left out resolved with null
+ * (or nothing measured), and its keys below are null. Prints the tables and the targets; returns
  * results.json's content.
  */
 export function report(measured) {
-  const { targets, calls, diag, split, perCall, idleRss, slow, bundle, runtimeLog } = measured;
+  const { targets, calls, diag, split, perCall, idleRss, slow, admit, bundle, runtimeLog } = measured;
   const fig = figures({ ...measured, paths: targets.map((t) => t.name) });
   const { per, seqStats, callStats, concStats, cpuTotal, d1CpuTotal, workStats, recodeStats, dialectStats } = fig;
   printMainTable(fig, measured);
   printResumableTable(fig.resumeStats);
+  const admitStats = admissionStats(admit);
+  printAdmissionTable(admitStats);
   const targetsOut = judgeTargets(fig, measured);
   if (quick) console.log('\n(QUICK=1: small counts, a smoke run; the figures are not the benchmark)');
 
@@ -47,6 +50,7 @@ export function report(measured) {
     resumable: fig.resumeStats,
     rss_idle_bytes: idleRss,
     slow_reader: slow,
+    admission: admitStats,
     bundle,
     runtime_log: runtimeLog,
     targets: targetsOut,
