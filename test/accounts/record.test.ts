@@ -2,7 +2,19 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { accountStub } from '../../src/accounts/account/db';
 import type { Account } from '../../src/accounts/account/object';
-import { ADMIN_KEY, accountBooks, api, books, callRows, eventually, post, setupTeam, user } from '../support/api';
+import { RECORD_BATCH_ROWS } from '../../src/accounts/account/record';
+import {
+  ADMIN_KEY,
+  accountBooks,
+  api,
+  books,
+  callRows,
+  eventually,
+  inAccount,
+  post,
+  setupTeam,
+  user,
+} from '../support/api';
 
 /**
  * D1 as an account sees it when D1 is overloaded or the network drops: its first `fails` batches
@@ -101,6 +113,39 @@ describe('the record reaches D1 whatever D1 does', () => {
     expect(await books(teamId)).toEqual({ balance: 9, held: 0, ledgerSum: 9, activeHolds: 0 });
     expect(await accountBooks(teamId)).toEqual({ balance: 9, held: 0, ledgerSum: 9, activeHolds: 0 });
   });
+});
+
+describe('a record longer than one copy', () => {
+  it('lands whole once D1 is back, parents before their children', async () => {
+    const { teamId, key } = await setupTeam(1000, { budget_mode: 'consumption_tokens', tokens_per_credit: 10 });
+    // D1 refuses everything while the calls run: the outbox grows past one copy's worth.
+    const flaky = flakyD1(1_000_000);
+    await recordTo(teamId, flaky.d1);
+    const calls = 110;
+    for (let i = 0; i < calls; i++) {
+      const res = await post(
+        '/api/jobs/create-and-call-stream',
+        { team_id: teamId, job_type: 'long', model: 'mock', messages: user('hi') },
+        key,
+      );
+      await res.text();
+    }
+    const pending = await inAccount(teamId, 'SELECT count(*) AS n FROM outbox');
+    expect((pending.results[0] as { n: number }).n).toBeGreaterThan(RECORD_BATCH_ROWS);
+
+    await recordTo(teamId, env.DB);
+    const landed = async () =>
+      (
+        await d1Rows(
+          "SELECT count(*) AS n FROM llm_calls WHERE team_id = ? AND job_id IN (SELECT id FROM jobs WHERE job_type = 'long')",
+          teamId,
+        )
+      )[0]!.n === calls;
+    await alarmsUntil(teamId, landed);
+    const inD1 = await books(teamId);
+    expect(inD1).toEqual(await accountBooks(teamId));
+    expect(inD1.balance).toBe(inD1.ledgerSum);
+  }, 30_000);
 });
 
 describe('reconciliation', () => {

@@ -41,6 +41,12 @@ function upsertSql(table: RecordedTable, columns: string[]): string {
   return text;
 }
 
+/**
+ * The outbox, parents first: when more is waiting than one copy takes, a row's parent (a call's job,
+ * a hold's job) goes in this copy or an earlier one, never after it, so D1's foreign keys hold.
+ */
+const PENDING = `SELECT tbl, row_id, v FROM outbox ORDER BY CASE tbl ${RECORDED.map((t, i) => `WHEN '${t}' THEN ${i}`).join(' ')} END LIMIT ?`;
+
 export interface Copy {
   /** The outbox entries the copy covers: table, row id, version. */
   entries: [string, string, number][];
@@ -51,9 +57,7 @@ export interface Copy {
 
 /** What the outbox holds now, as the statements that write it to D1 (null: nothing to copy). */
 export function pendingCopy(sql: SqlStorage): Copy | null {
-  const entries = sql
-    .exec<{ tbl: string; row_id: string; v: number }>('SELECT tbl, row_id, v FROM outbox LIMIT ?', RECORD_BATCH_ROWS)
-    .toArray();
+  const entries = sql.exec<{ tbl: string; row_id: string; v: number }>(PENDING, RECORD_BATCH_ROWS).toArray();
   if (!entries.length) return null;
   const ids = new Map<string, Set<string>>();
   for (const e of entries) {
