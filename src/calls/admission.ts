@@ -16,8 +16,7 @@ import { keyRefusal, modelAllowed, refusalError, requireSameTeam, usableKey } fr
 import { AFFORDABLE_OUTPUT_SQL, AVAILABLE, CALL_OUTPUT_SQL, JOB_HOLD_SQL, callHoldSql } from '../billing/budget';
 import { admittedCallHoldsSql } from '../billing/ledger';
 import { roughPromptTokens } from '../billing/tokens';
-import { catalogCopy } from '../catalog/cache';
-import { modelNotAllowed, requireModel } from '../catalog/models';
+import { catalogCopy, modelNotAllowed, requireModel } from '../catalog/models';
 import { fromRowJson, rowJson } from '../db/rows';
 import { type ApiKey, type Job, type Model, type Team, apiKeys, jobs, models, teams } from '../db/schema';
 import { type Database, batch, namedSql, rows, write } from '../db/statement';

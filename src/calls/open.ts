@@ -5,7 +5,7 @@
  */
 import { type Accounts, keyAccount } from '../accounts/account/db';
 import { DEFAULT_OUTPUT_TOKENS } from '../billing/budget';
-import { catalogEntry } from '../catalog/cache';
+import { catalogEntry } from '../catalog/models';
 import type { Config } from '../config';
 import { nextTurn } from '../lib/event-loop';
 import type { ChatParams } from '../core/chat-params';

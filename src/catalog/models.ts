@@ -4,10 +4,9 @@
  */
 import { modelAllowed } from '../auth/rule';
 import { type Model, models } from '../db/schema';
-import { fromRow, tableRows, updateRow } from '../db/rows';
+import { fromRow, tableRows, updateRow, upsertRow } from '../db/rows';
 import { type Statement, batch, first, namedSql, rows, run, write } from '../db/statement';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
-import { forgetCatalogEntries } from './cache';
 
 const byAlias = namedSql('SELECT * FROM models WHERE alias = :alias');
 const all = namedSql('SELECT * FROM models ORDER BY alias');
@@ -168,3 +167,36 @@ export async function deleteModel(d1: D1Database, alias: string): Promise<void> 
       'model_in_use',
     );
 }
+
+// ---- the call path's view of the catalog -------------------------------------------------------
+// A call needs its model's entry before admission (the team's account prices its hold with it),
+// and reading D1 for it on every call would put a D1 round trip back before the first token. So
+// this isolate keeps what it read for CATALOG_TTL_MS: an operator's change reaches every isolate
+// within that time, and this isolate's own edits (above) at once.
+
+const CATALOG_TTL_MS = 30_000;
+const MAX_ENTRIES = 1_000;
+const entries = new Map<string, { model: Model | null; until: number }>();
+
+/** The alias's catalog entry, enabled or not (null: no such alias), as this isolate last read it. */
+export async function catalogEntry(d1: D1Database, alias: string, now = Date.now()): Promise<Model | null> {
+  const hit = entries.get(alias);
+  if (hit && hit.until > now) return hit.model;
+  const model = await run(d1, modelByAlias(alias));
+  if (entries.size >= MAX_ENTRIES) entries.clear();
+  entries.set(alias, { model, until: now + CATALOG_TTL_MS });
+  return model;
+}
+
+function forgetCatalogEntries(...aliases: string[]): void {
+  for (const alias of aliases) entries.delete(alias);
+}
+
+const forget = namedSql('DELETE FROM models WHERE alias = :alias');
+
+/**
+ * The statement that gives a team's account the catalog entry a call is admitted with: its copy
+ * of the entry, written over, or removed when the catalog has none (admission then refuses it).
+ */
+export const catalogCopy = (alias: string, model: Model | null) =>
+  model ? upsertRow(models, model, 'alias') : write(forget, { alias });

@@ -59,8 +59,11 @@ export interface Statement<R = unknown> {
  * account (accounts/account/), which keeps that team's money in SQLite of its own.
  */
 export interface SqlTarget {
-  run(statements: readonly Pick<Statement, 'text' | 'params'>[]): Promise<SqlResult[]>;
+  run(statements: readonly BoundSql[]): Promise<SqlResult[]>;
 }
+
+/** A statement as it travels to a database: its SQL and its values. */
+export type BoundSql = Pick<Statement, 'text' | 'params'>;
 
 /** Where statements run: the D1 database, or a team's account. */
 export type Database = D1Database | SqlTarget;

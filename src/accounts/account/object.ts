@@ -12,7 +12,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import type { SqlResult } from '../../db/statement';
+import type { BoundSql, SqlResult } from '../../db/statement';
 import { adoptJobs, importTeam } from './import';
 import { confirmCopy, pendingCopy, writeCopy } from './record';
 import { compareWithD1 } from './reconcile';
@@ -63,11 +63,7 @@ export class Account extends DurableObject<Env> {
   }
 
   /** Runs `statements` as one transaction and returns each one's rows and count of changed rows. */
-  async run(
-    teamId: string,
-    statements: readonly { text: string; params: readonly unknown[] }[],
-    opts: RunOptions,
-  ): Promise<SqlResult[]> {
+  async run(teamId: string, statements: readonly BoundSql[], opts: RunOptions): Promise<SqlResult[]> {
     await this.opened(teamId);
     if (opts.jobIds?.length) await adoptJobs(this.ctx.storage, this.env.DB, teamId, [...opts.jobIds]);
     const results = this.transaction(statements);
@@ -78,7 +74,7 @@ export class Account extends DurableObject<Env> {
     return results;
   }
 
-  private transaction(statements: readonly { text: string; params: readonly unknown[] }[]): SqlResult[] {
+  private transaction(statements: readonly BoundSql[]): SqlResult[] {
     return this.ctx.storage.transactionSync(() =>
       statements.map(({ text, params }) => {
         const rows = this.sql.exec(text, ...(params as SqlStorageValue[])).toArray();
