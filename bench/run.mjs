@@ -57,7 +57,7 @@ async function main() {
     host = await startWorkers(build, persist, upstream);
     const paths = await benchPaths(host, upstream);
     await checkPaths(paths, host);
-    const { targets, seqTargets, byName } = paths;
+    const { targets, byName } = paths;
 
     // The phases, in this order; each logs what it runs to stderr. One that PHASES leaves out
     // resolves with null, and the report leaves out its rows and targets.
@@ -65,7 +65,7 @@ async function main() {
     const { seq, calls } = (await phase('sequential', () => sequentialPhases(paths, host))) ?? {};
     const diag = await phase('routes', () => sluiceRoutes(byName('sluice')));
     const split = await phase('split', () => cpuSplit(targets.filter((t) => t.pids.length)));
-    const perCall = await phase('per-call', () => cpuPerCall(seqTargets.filter((t) => t.pids.length)));
+    const perCall = await phase('per-call', () => cpuPerCall(paths.callTargets));
     await sleep(1000);
     const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
     const conc = (await phase('concurrency', () => concurrency(paths))) ?? {};

@@ -32,7 +32,8 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
     GEMINI_API_KEY: 'gm-bench',
   };
   const d1Apart = cfg.D1 === 'apart';
-  const apart = runs('admission') && d1Apart ? accountsApart(app, sluiceOut, persist, sluiceBindings) : [];
+  const apart =
+    (runs('admission') || runs('per-call')) && d1Apart ? accountsApart(app, sluiceOut, persist, sluiceBindings) : [];
   return startHost({
     workers: [
       ...(d1Apart
@@ -80,7 +81,7 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
 }
 
 /**
- * The admission phase's second Sluice: the same bundle twice, in two workerd processes. The first
+ * The second Sluice of the per-call and admission phases: the same bundle twice, in two workerd processes. The first
  * (`accounts`) serves nothing; its process runs the Account objects of the second (ADMIT.apart),
  * whose ACCOUNTS binding reaches them there (bench/host.mjs, `accountsFrom`). Both reach the one
  * local D1, so the objects read their teams from it and copy their rows to it as Sluice's do.
@@ -90,22 +91,31 @@ function accountsApart(app, sluiceOut, persist, bindings) {
   mkdirSync(registry, { recursive: true });
   const config = join(app, 'wrangler.toml');
   return [
-    { name: 'accounts', config, outdir: sluiceOut, d1From: 'd1', registry, bindings },
-    { name: ADMIT.apart, config, outdir: sluiceOut, d1From: 'd1', registry, accountsFrom: 'accounts', bindings },
+    { name: 'accounts', config, outdir: sluiceOut, d1From: 'd1', registry, bindings, inspect: cfg.PROFILE },
+    {
+      name: ADMIT.apart,
+      config,
+      outdir: sluiceOut,
+      d1From: 'd1',
+      registry,
+      accountsFrom: 'accounts',
+      bindings,
+      inspect: cfg.PROFILE,
+    },
   ];
 }
 
-/** The bench team, with ample credits, and a virtual key of it, through Sluice's admin API. */
-async function benchKey(sluiceUrl) {
+/** A bench team (`bench` unless named), with ample credits, and a virtual key of it, through Sluice's admin API. */
+async function benchKey(sluiceUrl, teamId = 'bench') {
   const team = await request(
     `${sluiceUrl}/admin/teams`,
     'POST',
-    { team_id: 'bench', name: 'Bench', credits: 10_000_000 },
+    { team_id: teamId, name: 'Bench', credits: 10_000_000 },
     { 'x-admin-key': ADMIN_KEY },
   );
   if (team.status !== 201) throw new Error(`creating the bench team failed: ${team.status} ${team.text}`);
   const keyRes = await request(
-    `${sluiceUrl}/admin/teams/bench/keys`,
+    `${sluiceUrl}/admin/teams/${teamId}/keys`,
     'POST',
     { name: 'bench' },
     { 'x-admin-key': ADMIN_KEY },
@@ -160,6 +170,8 @@ export const RECODED = {
  *                   chat stream, the same resumable
  *   admitTargets    the admission phase's paths (named in ADMIT), those that run: the baseline,
  *                   Sluice, and Sluice with its Account objects apart (`accountPids`)
+ *   callTargets     the per-call phase's: the reference, Sluice, the baseline, and Sluice with its
+ *                   objects apart (on a team of its own, `bench-apart`)
  */
 export async function benchPaths(host, upstream) {
   const sluiceUrl = host.workers.sluice.url;
@@ -252,28 +264,32 @@ export async function benchPaths(host, upstream) {
   ];
   // Not the baseline either: a commit from before resumable calls would answer the plain stream.
   const resumeTargets = resumablePaths(byName, key);
-  // Each admission path gets teams and keys of its own in the phase: none uses the bench team,
-  // whose account lives in Sluice's process (two accounts of one team would both write its record).
+  // Sluice with its objects apart gets a team of its own: the bench team's account lives in
+  // Sluice's process, and two accounts of one team would both write its record. (The admission
+  // phase makes teams and keys of its own on every path.)
   const apart = host.workers[ADMIT.apart];
-  const admitPaths = [
-    ...seqTargets,
-    ...(apart
-      ? [
-          {
-            ...byName('sluice'),
-            name: ADMIT.apart,
-            base: apart.url,
-            pids: apart.pids,
-            accountPids: host.workers.accounts.pids,
-            agent: keepAlive(),
-          },
-        ]
-      : []),
-  ];
+  const apartPaths = apart ? [await apartPath(apart, host.workers.accounts, byName('sluice'))] : [];
   const admitTargets = Object.values(ADMIT)
-    .map((name) => admitPaths.find((t) => t.name === name))
+    .map((name) => [...seqTargets, ...apartPaths].find((t) => t.name === name))
     .filter(Boolean);
-  return { targets, seqTargets, byName, recodeTargets, dialectTargets, resumeTargets, admitTargets };
+  const callTargets = [...seqTargets.filter((t) => t.pids.length), ...apartPaths];
+  return { targets, seqTargets, byName, recodeTargets, dialectTargets, resumeTargets, admitTargets, callTargets };
+}
+
+/** Sluice whose Account objects run in the `accounts` process, calling as the team `bench-apart`. */
+async function apartPath(worker, accounts, sluice) {
+  const teamId = 'bench-apart';
+  const key = await benchKey(worker.url, teamId);
+  return {
+    ...sluice,
+    name: ADMIT.apart,
+    base: worker.url,
+    headers: { authorization: `Bearer ${key}` },
+    body: (shape, stream) => JSON.stringify({ ...JSON.parse(sluice.body(shape, stream)), team_id: teamId }),
+    pids: worker.pids,
+    accountPids: accounts.pids,
+    agent: keepAlive(),
+  };
 }
 
 /**

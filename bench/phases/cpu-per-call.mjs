@@ -1,7 +1,7 @@
 // CPU per call: many short streams per Worker, a few at a time, the Workers taking turns.
 import { streamOnce } from '../lib/client.mjs';
 import { cfg } from '../lib/config.mjs';
-import { cpuWhenIdle } from '../lib/stats.mjs';
+import { cpuEachWhenIdle } from '../lib/stats.mjs';
 import { rotate } from '../lib/util.mjs';
 
 /** The short stream whose CPU stands for a call's fixed cost: three chunks, 1 ms apart. */
@@ -22,9 +22,11 @@ export async function cpuPerCall(targets) {
   if (!streams) return {};
   console.error(`CPU per call: ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} short streams per Worker`);
   const cpuS = Object.fromEntries(targets.map((t) => [t.name, 0]));
+  // A Sluice whose Account objects run in a process apart (`accountPids`): that process's CPU too.
+  const objectsS = Object.fromEntries(targets.map((t) => [t.name, t.accountPids ? 0 : null]));
   for (let round = 0; round < cfg.CALL_ROUNDS; round++) {
     for (const t of rotate(targets, round)) {
-      const before = await cpuWhenIdle(t.pids);
+      const [before, objectsBefore] = await cpuEachWhenIdle([t.pids, t.accountPids]);
       let started = 0;
       const worker = async () => {
         while (started++ < cfg.CALL_STREAMS) {
@@ -33,10 +35,16 @@ export async function cpuPerCall(targets) {
         }
       };
       await Promise.all(Array.from({ length: CALL_CONCURRENCY }, worker));
-      cpuS[t.name] += (await cpuWhenIdle(t.pids)) - before;
+      const [after, objectsAfter] = await cpuEachWhenIdle([t.pids, t.accountPids]);
+      cpuS[t.name] += after - before;
+      if (objectsS[t.name] !== null) objectsS[t.name] += objectsAfter - objectsBefore;
     }
   }
+  const ms = (s) => (s === null ? null : (s * 1000) / streams);
   return Object.fromEntries(
-    targets.map((t) => [t.name, { streams, cpu_ms_per_stream: (cpuS[t.name] * 1000) / streams }]),
+    targets.map((t) => [
+      t.name,
+      { streams, cpu_ms_per_stream: ms(cpuS[t.name]), objects_cpu_ms_per_stream: ms(objectsS[t.name]) },
+    ]),
   );
 }

@@ -1,6 +1,6 @@
 // The main console table: one column per path (direct, reference, sluice), then what Sluice adds
 // to any Worker (sluice-ref) and what a Worker hop costs (ref-direct). One section per phase.
-import { cfg, concGap, JS_FLOOR, runs } from '../lib/config.mjs';
+import { ADMIT, cfg, concGap, JS_FLOOR, runs } from '../lib/config.mjs';
 import { dialectLabel } from '../lib/dialects.mjs';
 import { SHORT_STREAM } from '../phases/cpu-per-call.mjs';
 import { DIALECT_SEQ_SHAPE } from '../phases/dialects.mjs';
@@ -102,12 +102,30 @@ export function printMainTable(fig, { seq, calls, diag, split, perCall, idleRss,
       per((n) => split[n]?.per_call_ms ?? null),
     );
   }
-  if (perCall)
+  if (perCall) {
     row(
       `  CPU per short stream (${SHORT_STREAM.n} chunks), ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} (ms)`,
       per((n) => perCall[n]?.cpu_ms_per_stream ?? null),
       3,
     );
+    // Where production runs them: the Worker's CPU without its Account objects' work.
+    const apart = perCall[ADMIT.apart];
+    if (apart) {
+      row(
+        '    Account objects in a process apart: the Worker process (ms)',
+        per((n) =>
+          n === 'sluice' ? apart.cpu_ms_per_stream : n === 'reference' ? perCall[n]?.cpu_ms_per_stream : null,
+        ),
+        3,
+      );
+      cellRow(
+        '    Account objects in a process apart: the objects process (ms)',
+        'sluice',
+        apart.objects_cpu_ms_per_stream,
+        3,
+      );
+    }
+  }
   row(
     '  RSS idle (MiB)',
     per((n) => (idleRss[n] === null ? null : idleRss[n] / MiB)),

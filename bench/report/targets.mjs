@@ -6,7 +6,7 @@
 //                 which side it fell on; BENCH_STRICT does not fail on it)
 //   missed        it is not within its target (BENCH_STRICT=1 fails the run on one of these)
 //   not a target  a figure kept beside the targets for information; `met` is null
-import { cfg, JS_FLOOR, outPath, runs } from '../lib/config.mjs';
+import { ADMIT, cfg, JS_FLOOR, outPath, runs } from '../lib/config.mjs';
 import { dialectLabel } from '../lib/dialects.mjs';
 import { AUTH_READ } from '../phases/resumable.mjs';
 import { wholeAndInOrder } from '../phases/slow-reader.mjs';
@@ -16,7 +16,7 @@ import { f, KiB, MiB, sgn } from './format.mjs';
 const LINE = 0.1;
 
 /** `fig`: from figures(); the rest: what the phases resolved with. Returns [{target, met, figure, status}]. */
-export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
+export function judgeTargets(fig, { slow, perCall, bundle, runtimeLog }) {
   const { levels, small, big, seqStats, concStats, cpuTotal, d1CpuTotal, recodeStats, dialectStats, resumeStats } = fig;
   const d = (a, b) => (a === null || b === null ? null : a - b);
   const targetsOut = [];
@@ -116,6 +116,20 @@ export function judgeTargets(fig, { slow, bundle, runtimeLog }) {
       `${big} concurrent streams, zero errors`,
       bigS.errors === 0 && bigS.completed === bigS.streams,
       `${bigS.completed}/${bigS.streams} completed, ${bigS.errors} errors${bigS.error_samples.length ? ` (${bigS.error_samples.join('; ')})` : ''}`,
+    );
+  }
+  // The Worker's CPU per metered call, its Account objects' work apart (in production they run on
+  // other machines): the Worker process with the objects in a process of their own.
+  const apart = perCall?.[ADMIT.apart]?.cpu_ms_per_stream ?? null;
+  const ref = perCall?.reference?.cpu_ms_per_stream ?? null;
+  if (apart !== null && ref !== null) {
+    const added = apart - ref;
+    const objects = perCall[ADMIT.apart].objects_cpu_ms_per_stream;
+    withinLimit(
+      'Worker CPU per short stream, objects apart, sluice-ref <= 1 ms',
+      added,
+      1,
+      `${sgn(added, 3)} ms (${f(apart, 3)} vs ${f(ref, 3)} ms; the objects' process: ${f(objects, 3)} ms)`,
     );
   }
   if (resumeStats) resumableTargets(resumeStats, { withinLimit, target, d1Note });

@@ -42,7 +42,10 @@ interface Results {
   };
   sequential_streams: Record<string, PathRun>;
   non_streaming: Record<string, PathRun>;
-  cpu_per_call: Record<string, { streams: number; cpu_ms_per_stream: number }>;
+  cpu_per_call: Record<
+    string,
+    { streams: number; cpu_ms_per_stream: number; objects_cpu_ms_per_stream: number | null }
+  >;
   concurrency: Record<string, Record<string, PathRun>>;
   reencoded: Record<string, Record<string, PathRun | null>>;
   client_dialects: Record<string, { sequential: Record<string, PathRun>; concurrent: Record<string, PathRun | null> }>;
@@ -92,6 +95,7 @@ describe('npm run bench (QUICK)', () => {
       'reattach after the end',
       'CPU per chunk, resumable',
       'concurrent resumable streams, zero errors',
+      'Worker CPU per short stream, objects apart',
       'slow reader: memory flat',
       'slow reader: upstream back-pressured',
       'Worker code < 250 KiB',
@@ -112,14 +116,17 @@ describe('npm run bench (QUICK)', () => {
       }
   });
 
-  it('measures the CPU per call of the reference and Sluice over every short stream', () => {
+  it('measures the CPU per call of the reference and Sluice over every short stream, the objects apart too', () => {
     const { CALL_ROUNDS, CALL_STREAMS } = results.config;
-    expect(Object.keys(results.cpu_per_call).sort()).toEqual(['reference', 'sluice']);
-    for (const path of ['reference', 'sluice']) {
+    expect(Object.keys(results.cpu_per_call).sort()).toEqual(['reference', 'sluice', 'sluice-apart']);
+    for (const path of ['reference', 'sluice', 'sluice-apart']) {
       const run = results.cpu_per_call[path]!;
       expect(run.streams, path).toBe(CALL_ROUNDS * CALL_STREAMS);
       expect(run.cpu_ms_per_stream, path).toBeGreaterThan(0);
     }
+    // The objects' own process did the accounts' work; the others have no such process.
+    expect(results.cpu_per_call['sluice-apart']!.objects_cpu_ms_per_stream).toBeGreaterThan(0);
+    expect(results.cpu_per_call.sluice!.objects_cpu_ms_per_stream).toBeNull();
   });
 
   it('completes every concurrent stream, native and re-encoded, whole and in order', () => {
