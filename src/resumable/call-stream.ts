@@ -81,12 +81,14 @@ const WATCH_MS = 30_000;
 
 /**
  * Events are written this long after the first one not yet stored, or at once when this many
- * wait: each write holds back what the object sends until it is durable, and costs a commit, so
- * one every so often costs a stream far less than one per event. A restart loses at most the
- * events not yet written; readers may have had up to MAX_UNFLUSHED of them.
+ * wait: each write holds back what the object sends until it is durable, and costs a commit,
+ * which costs the object more than everything else a second of a stream asks of it
+ * (docs/performance.md). A restart loses at most the events not yet written: up to a second of
+ * the answer, the same pace at which a plain stream's books read it. Readers may have had up to
+ * MAX_UNFLUSHED of them.
  */
-const FLUSH_MS = 100;
-const MAX_UNFLUSHED = 64;
+const FLUSH_MS = 1000;
+const MAX_UNFLUSHED = 256;
 
 interface Reader {
   writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -170,6 +172,9 @@ export class CallStream extends DurableObject<Env> {
       startedAt: call.startedAt,
     });
     this.run(call, dialectOf(req.spec, call), cancel);
+    // The call's row is stored at once, and the alarm that notices a restart set: an object reset
+    // before its first flush of events still ends its stream and settles its hold.
+    this.flush();
     const stream = attach ? this.attachReader(-1) : null;
     return { stream, jobId: admitted.job.id, token, tokenExpiresAt };
   }

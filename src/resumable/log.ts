@@ -3,10 +3,13 @@
  * where it stands, its numbered events as the client's dialect wrote them (what a reader
  * replays, byte for byte), and the stream events they were encoded from (what a restarted object
  * folds into the answer for the books, and replays into a fresh encoder so that its last event
- * follows on from the stored ones).
+ * follows on from the stored ones). Each flush is one row of `chunks`: its events' bytes end to
+ * end, their sizes, and the stream events behind them; a row per event cost a stream more in
+ * storage writes than all its other work together (docs/performance.md).
  */
 import type { TokenUsage } from '../core/completion';
 import type { StreamEvent } from '../core/stream-events';
+import { concatBytes } from '../lib/bytes';
 
 /** Where a resumable call stands. */
 export type CallState = 'streaming' | 'ended';
@@ -52,17 +55,44 @@ CREATE TABLE IF NOT EXISTS call (
   usage TEXT,
   error TEXT
 );
-CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS answer (n INTEGER PRIMARY KEY AUTOINCREMENT, events TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+  first INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  sizes BLOB NOT NULL,
+  events TEXT NOT NULL
+);
 `;
+
+/**
+ * Where an object written before `chunks` kept its events: a row per event, and the stream events
+ * in a table of their own. Such an object (a call that started before a deploy) is still read.
+ */
+const LEGACY = {
+  frames: 'SELECT seq, data FROM frames WHERE seq > ? ORDER BY seq',
+  answer: 'SELECT events FROM answer ORDER BY n',
+};
 
 type Row = Record<string, SqlStorageValue>;
 
-/** A frame's bytes as the buffer SQLite stores (a copy only when the frame is a view into a larger one). */
-const bufferOf = (frame: Uint8Array): ArrayBuffer =>
-  frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength
-    ? (frame.buffer as ArrayBuffer)
-    : (frame.slice().buffer as ArrayBuffer);
+/** The events of one flush, end to end, and each one's size, as the buffers SQLite stores. */
+function packed(frames: readonly Uint8Array[]): { data: ArrayBuffer; sizes: ArrayBuffer } {
+  const sizes = new Uint32Array(frames.length);
+  frames.forEach((f, i) => (sizes[i] = f.byteLength));
+  return { data: concatBytes(frames).slice().buffer as ArrayBuffer, sizes: sizes.buffer as ArrayBuffer };
+}
+
+/** The events of a `chunks` row numbered after `after`. */
+function unpacked(row: { first: number; data: ArrayBuffer; sizes: ArrayBuffer }, after: number): Uint8Array[] {
+  const sizes = new Uint32Array(row.sizes);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  sizes.forEach((size, i) => {
+    if (row.first + i > after) out.push(new Uint8Array(row.data, at, size));
+    at += size;
+  });
+  return out;
+}
 
 const rowOf = (row: Row): CallRecord => ({
   callId: row.call_id as string,
@@ -98,6 +128,9 @@ export class EventLog {
   private pending: Uint8Array[] = [];
   private pendingAnswer: (readonly StreamEvent[])[] = [];
 
+  /** The storage has the per-event tables of an earlier layout (LEGACY). */
+  private legacy = false;
+
   private constructor(
     private readonly sql: SqlStorage,
     private stored: boolean,
@@ -118,8 +151,15 @@ export class EventLog {
     if (!stored) return log;
     const row = sql.exec<Row>('SELECT * FROM call').toArray()[0];
     log.record = row ? rowOf(row) : null;
-    const last = sql.exec<{ seq: number | null }>('SELECT max(seq) AS seq FROM frames').one().seq;
-    log.next = log.pendingFrom = last === null ? 0 : last + 1;
+    sql.exec(SCHEMA);
+    log.legacy = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frames'").toArray().length > 0;
+    const next = sql
+      .exec<{ next: number | null }>(
+        `SELECT max(next) AS next FROM (SELECT max(first + count) AS next FROM chunks
+         ${log.legacy ? 'UNION ALL SELECT max(seq) + 1 FROM frames' : ''})`,
+      )
+      .one().next;
+    log.next = log.pendingFrom = next ?? 0;
     return log;
   }
 
@@ -155,24 +195,34 @@ export class EventLog {
 
   /** The events numbered after `after`, in order. */
   after(after: number): Uint8Array[] {
-    const stored = this.stored
+    const legacy = this.legacy
       ? this.sql
-          .exec<{ data: ArrayBuffer }>('SELECT data FROM frames WHERE seq > ? ORDER BY seq', after)
+          .exec<{ data: ArrayBuffer }>(LEGACY.frames, after)
           .toArray()
           .map((r) => new Uint8Array(r.data))
       : [];
-    return [...stored, ...this.pending.slice(Math.max(0, after + 1 - this.pendingFrom))];
+    const stored = this.stored
+      ? this.sql
+          .exec<{ first: number; data: ArrayBuffer; sizes: ArrayBuffer }>(
+            'SELECT first, data, sizes FROM chunks WHERE first + count > ? ORDER BY first',
+            after,
+          )
+          .toArray()
+          .flatMap((r) => unpacked(r, after))
+      : [];
+    return [...legacy, ...stored, ...this.pending.slice(Math.max(0, after + 1 - this.pendingFrom))];
   }
 
   /** The stream events written so far, in the batches the encoder took them. */
   answer(): (readonly StreamEvent[])[] {
-    const stored = this.stored
-      ? this.sql
-          .exec<{ events: string }>('SELECT events FROM answer ORDER BY n')
-          .toArray()
-          .flatMap((r) => JSON.parse(r.events) as StreamEvent[][])
-      : [];
-    return [...stored, ...this.pendingAnswer];
+    const read = (query: string) =>
+      this.sql
+        .exec<{ events: string }>(query)
+        .toArray()
+        .flatMap((r) => JSON.parse(r.events) as StreamEvent[][]);
+    const legacy = this.legacy ? read(LEGACY.answer) : [];
+    const stored = this.stored ? read('SELECT events FROM chunks ORDER BY first') : [];
+    return [...legacy, ...stored, ...this.pendingAnswer];
   }
 
   firstByte(ttftMs: number): void {
@@ -223,15 +273,17 @@ export class EventLog {
       );
       this.dirty = false;
     }
-    // One statement for the lot: SQLite allows far more parameters than a flush ever holds.
-    for (let at = 0; at < this.pending.length; at += 200) {
-      const part = this.pending.slice(at, at + 200);
-      const values: SqlStorageValue[] = [];
-      part.forEach((frame, k) => values.push(this.pendingFrom + at + k, bufferOf(frame)));
-      this.sql.exec(`INSERT INTO frames (seq, data) VALUES ${part.map(() => '(?, ?)').join(', ')}`, ...values);
+    if (this.pending.length) {
+      const { data, sizes } = packed(this.pending);
+      this.sql.exec(
+        'INSERT INTO chunks (first, count, data, sizes, events) VALUES (?, ?, ?, ?, ?)',
+        this.pendingFrom,
+        this.pending.length,
+        data,
+        sizes,
+        JSON.stringify(this.pendingAnswer),
+      );
     }
-    if (this.pendingAnswer.length)
-      this.sql.exec('INSERT INTO answer (events) VALUES (?)', JSON.stringify(this.pendingAnswer));
     this.pendingFrom = this.next;
     this.pending = [];
     this.pendingAnswer = [];

@@ -259,6 +259,16 @@ describe('resumable calls', () => {
     const res = await chatCall(key, model, uniqueId('reset'));
     const callId = res.headers.get('x-call-id')!;
     const seen = wholeEvents(await readUntil(res, (t) => sseEvents(wholeEvents(t)).length >= 4));
+    // Once what it sent is stored (a restart loses what is not yet written: at most FLUSH_MS of it).
+    await eventually(
+      () =>
+        runInDurableObject(stubOf(callId), (_instance, state) =>
+          state.storage.sql.exec<{ n: number }>('SELECT coalesce(sum(count), 0) AS n FROM chunks').one().n >= 4
+            ? true
+            : null,
+        ),
+      5000,
+    );
 
     await runInDurableObject(stubOf(callId), (_instance, state) => {
       try {
