@@ -2,7 +2,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { accountStub } from '../../src/accounts/account/db';
 import type { Account } from '../../src/accounts/account/object';
-import { RECORD_BATCH_ROWS } from '../../src/accounts/account/record';
+import { RECORD_BATCH_ROWS, confirmCopy, pendingCopy } from '../../src/accounts/account/record';
+import { ACCOUNT_DDL } from '../../src/accounts/account/schema';
 import {
   ADMIN_KEY,
   accountBooks,
@@ -192,5 +193,52 @@ describe('reconciliation', () => {
     expect((await api('POST', '/admin/reconciliation', { headers: { 'x-admin-key': `${ADMIN_KEY}x` } })).status).toBe(
       401,
     );
+  });
+});
+
+describe("the account's outbox", () => {
+  it('names a row once however often it changes before a copy, and keeps a change made while a copy is under way', async () => {
+    const { teamId } = await setupTeam(100);
+    const out = await runInDurableObject(accountStub(env.ACCOUNTS, teamId), (_instance, state) => {
+      const sql = state.storage.sql;
+      const entries = () =>
+        sql.exec<{ tbl: string; v: number }>("SELECT tbl, v FROM outbox WHERE tbl = 'teams'").toArray();
+      const touch = (n: number) => {
+        const cursor = sql.exec('UPDATE teams SET low_credit_threshold = ? WHERE id = ?', n, teamId);
+        cursor.toArray();
+        return cursor.rowsWritten;
+      };
+      // Drain what setting the team up left, as a copy that landed would.
+      for (let copy = pendingCopy(sql); copy; copy = pendingCopy(sql)) confirmCopy(sql, copy);
+      const first = touch(1); // the row, and its outbox entry
+      const again = touch(2); // the row alone: it already waits for this copy
+      const waiting = entries();
+      const copy = pendingCopy(sql)!;
+      touch(3); // while the copy is on its way to D1
+      confirmCopy(sql, copy);
+      const left = entries();
+      const next = pendingCopy(sql);
+      return { first, again, waiting, copied: copy.entries, left, next: next?.statements.length ?? 0 };
+    });
+    expect(out.first).toBe(2);
+    expect(out.again).toBe(1);
+    expect(out.waiting).toHaveLength(1);
+    expect(out.copied).toEqual([['teams', teamId, out.waiting[0]!.v]]);
+    // The third change waits for the next copy, which takes it.
+    expect(out.left).toHaveLength(1);
+    expect(out.left[0]!.v).toBeGreaterThan(out.waiting[0]!.v);
+    expect(out.next).toBe(1);
+  });
+
+  it('counts its copies from above any entry an earlier layout left (one counted its changes)', async () => {
+    const { teamId } = await setupTeam(100);
+    const next = await runInDurableObject(accountStub(env.ACCOUNTS, teamId), (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("INSERT INTO outbox (tbl, row_id, v) VALUES ('teams', ?, 50) ON CONFLICT DO UPDATE SET v = 50", teamId);
+      sql.exec("DELETE FROM meta WHERE name = 'copy'");
+      sql.exec(ACCOUNT_DDL); // as the object runs it when it starts
+      return sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'copy'").one().value;
+    });
+    expect(next).toBe(51);
   });
 });

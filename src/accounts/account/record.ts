@@ -3,8 +3,8 @@
  * now, in one D1 batch. A copy is an upsert by the row's id, so a batch that is sent again (its
  * answer was lost, the object restarted before it cleared the outbox) changes nothing more. An
  * entry is cleared only once D1 confirmed the copy, and only if its row did not change again
- * meanwhile (its version is the one copied). One copy runs at a time, so an older state of a row
- * never lands after a newer one.
+ * meanwhile (its number is still the one copied: schema.ts, COPY_NUMBER). One copy runs at a
+ * time, so an older state of a row never lands after a newer one.
  */
 import { RECORDED, type RecordedTable } from './schema';
 
@@ -48,7 +48,7 @@ function upsertSql(table: RecordedTable, columns: string[]): string {
 const PENDING = `SELECT tbl, row_id, v FROM outbox ORDER BY CASE tbl ${RECORDED.map((t, i) => `WHEN '${t}' THEN ${i}`).join(' ')} END LIMIT ?`;
 
 export interface Copy {
-  /** The outbox entries the copy covers: table, row id, version. */
+  /** The outbox entries the copy covers: table, row id, the number of the copy each waited for. */
   entries: [string, string, number][];
   /** Call rows copied: the account drops them once D1 has them. */
   calls: string[];
@@ -59,6 +59,9 @@ export interface Copy {
 export function pendingCopy(sql: SqlStorage): Copy | null {
   const entries = sql.exec<{ tbl: string; row_id: string; v: number }>(PENDING, RECORD_BATCH_ROWS).toArray();
   if (!entries.length) return null;
+  // A row that changes from now on waits for the next copy: its entry gets the next number, and
+  // confirmCopy, which clears the numbers taken here, leaves it.
+  sql.exec("UPDATE meta SET value = value + 1 WHERE name = 'copy'");
   const ids = new Map<string, Set<string>>();
   for (const e of entries) {
     let set = ids.get(e.tbl);

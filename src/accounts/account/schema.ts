@@ -6,9 +6,19 @@
  * sent them; `llm_calls` holds a finished call's row until D1 has it.
  *
  * Triggers name every row of a recorded table that changed in `outbox`, once however often it
- * changes (its version `v` counts the changes); record.ts copies those rows to D1.
+ * changes between two copies (`v`: the number of the copy it waits for, COPY_NUMBER); record.ts
+ * copies those rows to D1. Holds are indexed on what does not change when they settle, so
+ * settling one rewrites no index entry but the active holds'.
  * test/accounts/schema.test.ts holds these columns to D1's.
  */
+
+/**
+ * The number of the copy that will next be taken (meta `copy`): an outbox entry's `v` is the number
+ * current when its row last changed, so a row that changes again and again before a copy is taken
+ * is written to the outbox once, and one that changes while a copy is under way gets a newer number
+ * (record.ts starts the next number as it takes a copy). It starts above any entry already there.
+ */
+export const COPY_NUMBER = "SELECT value FROM meta WHERE name = 'copy'";
 
 /** Tables whose rows D1 keeps a copy of (each named by its `id`), in the order a copy is written: parents first. */
 export const RECORDED = ['teams', 'api_keys', 'jobs', 'llm_calls', 'credit_holds', 'credit_ledger'] as const;
@@ -58,8 +68,10 @@ CREATE TABLE IF NOT EXISTS credit_holds (
   status text DEFAULT 'active' NOT NULL, created_at integer NOT NULL, settled_at integer, call_id text,
   CONSTRAINT credit_holds_amount_positive CHECK (amount > 0)
 );
-CREATE INDEX IF NOT EXISTS credit_holds_job_idx ON credit_holds (job_id, status);
-CREATE INDEX IF NOT EXISTS credit_holds_status_idx ON credit_holds (status, created_at);
+DROP INDEX IF EXISTS credit_holds_job_idx;
+DROP INDEX IF EXISTS credit_holds_status_idx;
+CREATE INDEX IF NOT EXISTS credit_holds_by_job ON credit_holds (job_id);
+CREATE INDEX IF NOT EXISTS credit_holds_active ON credit_holds (created_at) WHERE status = 'active';
 CREATE UNIQUE INDEX IF NOT EXISTS credit_holds_one_per_call ON credit_holds (call_id) WHERE call_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS credit_ledger (
   id text PRIMARY KEY NOT NULL, team_id text NOT NULL, job_id text, kind text NOT NULL, amount integer NOT NULL,
@@ -80,13 +92,15 @@ CREATE TABLE IF NOT EXISTS outbox (
   tbl text NOT NULL, row_id text NOT NULL, v integer DEFAULT 1 NOT NULL, PRIMARY KEY (tbl, row_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY NOT NULL, value);
+INSERT OR IGNORE INTO meta (name, value) SELECT 'copy', coalesce(max(v), 0) + 1 FROM outbox;
 `;
 
 const TRIGGERS = RECORDED.flatMap((t) =>
   (['INSERT', 'UPDATE'] as const).map(
-    (op) => `CREATE TRIGGER IF NOT EXISTS ${t}_${op.toLowerCase()}_recorded AFTER ${op} ON ${t}
-      BEGIN INSERT INTO outbox (tbl, row_id) VALUES ('${t}', NEW.id)
-        ON CONFLICT (tbl, row_id) DO UPDATE SET v = v + 1; END;`,
+    (op) => `DROP TRIGGER IF EXISTS ${t}_${op.toLowerCase()}_recorded;
+    CREATE TRIGGER IF NOT EXISTS ${t}_${op.toLowerCase()}_outbox AFTER ${op} ON ${t}
+      BEGIN INSERT INTO outbox (tbl, row_id, v) VALUES ('${t}', NEW.id, (${COPY_NUMBER}))
+        ON CONFLICT (tbl, row_id) DO UPDATE SET v = excluded.v WHERE v <> excluded.v; END;`,
   ),
 ).join('\n');
 
