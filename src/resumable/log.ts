@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS chunks (
  * in a table of their own. Such an object (a call that started before a deploy) is still read.
  */
 const LEGACY = {
-  frames: 'SELECT seq, data FROM frames WHERE seq > ? ORDER BY seq',
+  frames: 'SELECT data FROM frames WHERE seq > ? ORDER BY seq',
   answer: 'SELECT events FROM answer ORDER BY n',
 };
 

@@ -2,8 +2,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { accountStub } from '../../src/accounts/account/db';
 import type { Account } from '../../src/accounts/account/object';
-import { RECORD_BATCH_ROWS, confirmCopy, pendingCopy } from '../../src/accounts/account/record';
-import { ACCOUNT_DDL } from '../../src/accounts/account/schema';
+import { RECORD_BATCH_ROWS, RECORD_SQL, confirmCopy, pendingCopy } from '../../src/accounts/account/record';
+import { ACCOUNT_DDL, RECORDED } from '../../src/accounts/account/schema';
 import {
   ADMIN_KEY,
   accountBooks,
@@ -240,5 +240,26 @@ describe("the account's outbox", () => {
       return sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'copy'").one().value;
     });
     expect(next).toBe(51);
+  });
+
+  it("finds its entries and rows by key: no statement of the record scans the outbox or a team's tables", async () => {
+    const { teamId } = await setupTeam(100);
+    const statements: [string, ...SqlStorageValue[]][] = [
+      [RECORD_SQL.pending, 'jobs', 200],
+      ...RECORDED.map((t): [string, string] => [RECORD_SQL.rows(t), '["a","b"]']),
+      [RECORD_SQL.confirm, '[["jobs","a",1],["teams","b",2]]'],
+      [RECORD_SQL.dropCalls, '["a","b"]'],
+    ];
+    const plans = await runInDurableObject(accountStub(env.ACCOUNTS, teamId), (_instance, state) =>
+      statements.map(([text, ...params]) =>
+        state.storage.sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, ...params)
+          .toArray()
+          .map((r) => r.detail),
+      ),
+    );
+    const scans = plans.flat().filter((d) => /^SCAN (?!e\b|json_each)/.test(d));
+    expect(scans).toEqual([]);
+    expect(plans.flat().some((d) => d.startsWith('SEARCH outbox USING PRIMARY KEY'))).toBe(true);
   });
 });

@@ -42,10 +42,20 @@ function upsertSql(table: RecordedTable, columns: string[]): string {
 }
 
 /**
- * The outbox, parents first: when more is waiting than one copy takes, a row's parent (a call's job,
- * a hold's job) goes in this copy or an earlier one, never after it, so D1's foreign keys hold.
+ * The record's own statements. Each finds its outbox entries and rows by key: a busy team's outbox
+ * holds thousands of entries while D1 lags, and a statement that scanned it for each entry of a copy
+ * cost the account tens of milliseconds a copy at a few hundred (test/accounts/record.test.ts holds
+ * their plans).
  */
-const PENDING = `SELECT tbl, row_id, v FROM outbox ORDER BY CASE tbl ${RECORDED.map((t, i) => `WHEN '${t}' THEN ${i}`).join(' ')} END LIMIT ?`;
+export const RECORD_SQL = {
+  /** One table's entries, a range of the outbox's key; read table by table in RECORDED's order. */
+  pending: 'SELECT tbl, row_id, v FROM outbox WHERE tbl = ? LIMIT ?',
+  rows: (table: RecordedTable) => `SELECT * FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`,
+  confirm: `DELETE FROM outbox WHERE (tbl, row_id, v) IN
+    (SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2 FROM json_each(?) e)`,
+  dropCalls: `DELETE FROM llm_calls WHERE id IN (SELECT value FROM json_each(?))
+    AND id NOT IN (SELECT row_id FROM outbox WHERE tbl = 'llm_calls')`,
+};
 
 export interface Copy {
   /** The outbox entries the copy covers: table, row id, the number of the copy each waited for. */
@@ -57,7 +67,14 @@ export interface Copy {
 
 /** What the outbox holds now, as the statements that write it to D1 (null: nothing to copy). */
 export function pendingCopy(sql: SqlStorage): Copy | null {
-  const entries = sql.exec<{ tbl: string; row_id: string; v: number }>(PENDING, RECORD_BATCH_ROWS).toArray();
+  // Parents first: when more is waiting than one copy takes, a row's parent (a call's job, a hold's
+  // job) goes in this copy or an earlier one, never after it, so D1's foreign keys hold.
+  const entries: { tbl: string; row_id: string; v: number }[] = [];
+  for (const table of RECORDED) {
+    const room = RECORD_BATCH_ROWS - entries.length;
+    if (room <= 0) break;
+    entries.push(...sql.exec<{ tbl: string; row_id: string; v: number }>(RECORD_SQL.pending, table, room));
+  }
   if (!entries.length) return null;
   // A row that changes from now on waits for the next copy: its entry gets the next number, and
   // confirmCopy, which clears the numbers taken here, leaves it.
@@ -72,9 +89,7 @@ export function pendingCopy(sql: SqlStorage): Copy | null {
   for (const table of RECORDED) {
     const wanted = ids.get(table);
     if (!wanted) continue;
-    const rows = sql
-      .exec<Raw>(`SELECT * FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify([...wanted]))
-      .toArray();
+    const rows = sql.exec<Raw>(RECORD_SQL.rows(table), JSON.stringify([...wanted])).toArray();
     for (const row of rows) {
       const columns = Object.keys(row);
       statements.push({ text: upsertSql(table, columns), params: columns.map((c) => row[c]!) });
@@ -94,15 +109,6 @@ export async function writeCopy(d1: D1Database, copy: Copy): Promise<void> {
 
 /** Clears what D1 confirmed, and the call rows it now keeps (the account has no use for them). */
 export function confirmCopy(sql: SqlStorage, copy: Copy): void {
-  sql.exec(
-    `DELETE FROM outbox WHERE EXISTS (SELECT 1 FROM json_each(?) e
-      WHERE e.value ->> 0 = outbox.tbl AND e.value ->> 1 = outbox.row_id AND e.value ->> 2 = outbox.v)`,
-    JSON.stringify(copy.entries),
-  );
-  if (copy.calls.length)
-    sql.exec(
-      `DELETE FROM llm_calls WHERE id IN (SELECT value FROM json_each(?))
-        AND id NOT IN (SELECT row_id FROM outbox WHERE tbl = 'llm_calls')`,
-      JSON.stringify(copy.calls),
-    );
+  sql.exec(RECORD_SQL.confirm, JSON.stringify(copy.entries));
+  if (copy.calls.length) sql.exec(RECORD_SQL.dropCalls, JSON.stringify(copy.calls));
 }
