@@ -44,8 +44,8 @@ function upsertSql(table: RecordedTable, columns: string[]): string {
 /**
  * The record's own statements. Each finds its outbox entries and rows by key: a busy team's outbox
  * holds thousands of entries while D1 lags, and a statement that scanned it for each entry of a copy
- * cost the account tens of milliseconds a copy at a few hundred (test/accounts/record.test.ts holds
- * their plans).
+ * made a copy's cost grow with the square of the backlog (docs/scaling.md, One very busy team).
+ * test/accounts/record.test.ts holds their plans.
  */
 export const RECORD_SQL = {
   /** One table's entries, a range of the outbox's key; read table by table in RECORDED's order. */
