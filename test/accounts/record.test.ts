@@ -188,6 +188,33 @@ describe('reconciliation', () => {
     expect(page.data).toContainEqual(expect.objectContaining({ team_id: teamId, in_step: false }));
   });
 
+  it('checks a team whose copy is on its way to a slow D1 as soon as the copy lands', async () => {
+    const { teamId } = await setupTeam(20);
+    // D1 answers the next copy after 800 ms, as an overloaded D1 would.
+    let slowed = false;
+    const slow = {
+      prepare: (q: string) => env.DB.prepare(q),
+      batch: async (statements: D1PreparedStatement[]) => {
+        if (!slowed) {
+          slowed = true;
+          await new Promise((r) => setTimeout(r, 800));
+        }
+        return env.DB.batch(statements);
+      },
+    } as unknown as D1Database;
+    await recordTo(teamId, slow);
+    const patched = api('PATCH', `/admin/teams/${teamId}`, { admin: true, body: { low_credit_threshold: 3 } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(slowed).toBe(true);
+
+    // Checked while that copy is in flight: the check waits for it, then compares (a check that
+    // waited for it with the object closed to events waited for good, until the object was reset).
+    const check = await reconcile(teamId);
+    expect(check.differing).toBe(0);
+    expect(check.differences[0]!.pending).toBe(0);
+    expect((await patched).status).toBe(200);
+  });
+
   it('every admin route needs the admin key', async () => {
     expect((await api('GET', '/admin/reconciliation')).status).toBe(401);
     expect((await api('POST', '/admin/reconciliation', { headers: { 'x-admin-key': `${ADMIN_KEY}x` } })).status).toBe(

@@ -173,13 +173,16 @@ export class Account extends DurableObject<Env> {
 
   /**
    * Holds the account against its copy in D1, once everything it has is copied (if D1 takes it):
-   * the differences found, and the outbox rows still waiting. Nothing else runs in the object
-   * meanwhile, so both sides are read at one moment of the account.
+   * the differences found, and the outbox rows still waiting. The comparison runs with nothing
+   * else running in the object, so both sides are read at one moment of the account; the copy
+   * runs before it, outside: a copy already under way when the object stops taking events could
+   * not finish inside (its D1 answer would wait for the object), and the wait would reset it.
+   * A copy another request starts in between leaves its rows counted as waiting.
    */
   async reconcile(teamId: string): Promise<{ differences: string[]; pending: number }> {
     await this.opened(teamId);
+    if (this.hasOutbox()) await this.record();
     return this.ctx.blockConcurrencyWhile(async () => {
-      if (this.hasOutbox()) await this.record();
       const pending = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
       return { differences: await compareWithD1(this.sql, this.env.DB, teamId), pending };
     });
