@@ -72,38 +72,18 @@ export function printAdmissionTable(s) {
     section(
       `${n} team(s), a key each: ${cfg.ADMIT_ROUNDS} x ${cfg.ADMIT_CALLS} short streams per path, ${cfg.ADMIT_CONC} at once, round-robin over the keys`,
     );
-    row(
-      '  failed / calls',
-      of(byPath, (x) => `${x.errors}/${x.calls}`),
-    );
-    row(
-      '  calls per second',
-      of(byPath, (x) => x.calls_per_s, 0),
-    );
-    row(
-      '  TTFB p50 (ms)',
-      of(byPath, (x) => x.ttfb_p50),
-    );
-    row(
-      '  TTFB p99 (ms)',
-      of(byPath, (x) => x.ttfb_p99),
-    );
-    row(
-      '    of which: until the upstream is asked p50 (ms)',
-      of(byPath, (x) => x.reach_p50),
-    );
-    row(
-      '    of which: until the upstream is asked p99 (ms)',
-      of(byPath, (x) => x.reach_p99),
-    );
-    row(
-      "  the Worker's process: CPU per call (ms)",
-      of(byPath, (x) => x.worker_cpu_ms_per_call, 3),
-    );
-    row(
-      '  local D1 process: CPU per call (ms)',
-      of(byPath, (x) => x.d1_cpu_ms_per_call, 3),
-    );
+    // label, the figure of a path's turns, decimals (the default: 2)
+    for (const [label, fn, d] of [
+      ['  failed / calls', (x) => `${x.errors}/${x.calls}`],
+      ['  calls per second', (x) => x.calls_per_s, 0],
+      ['  TTFB p50 (ms)', (x) => x.ttfb_p50],
+      ['  TTFB p99 (ms)', (x) => x.ttfb_p99],
+      ['    of which: until the upstream is asked p50 (ms)', (x) => x.reach_p50],
+      ['    of which: until the upstream is asked p99 (ms)', (x) => x.reach_p99],
+      ["  the Worker's process: CPU per call (ms)", (x) => x.worker_cpu_ms_per_call, 3],
+      ['  local D1 process: CPU per call (ms)', (x) => x.d1_cpu_ms_per_call, 3],
+    ])
+      row(label, of(byPath, fn, d));
     row("  Account objects' process: CPU per call (ms)", {
       ...of(byPath, (x) => x.account_cpu_ms_per_call, 3),
       [ADMIT.account]: byPath[ADMIT.account] ? "(in the Worker's)" : null,

@@ -56,8 +56,9 @@ async function resolveUsage(call: FinishedCall): Promise<{ usage: TokenUsage; es
 
 /**
  * Writes the books in the call's account and resolves to the usage they record; the account
- * copies them to D1 soon after, or before this resolves with `now`. It never rejects: a batch the account could not run is logged (it shows in
- * `wrangler tail` and Workers Logs) and the call's hold is left for the scheduled sweep to release.
+ * copies them to D1 soon after, or before this resolves with `now`. It never rejects: a batch the
+ * account could not run is logged (it shows in `wrangler tail` and Workers Logs) and the call's
+ * hold is left for the scheduled sweep to release.
  */
 export async function writeBooks(
   accounts: Accounts,

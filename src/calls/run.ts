@@ -1,4 +1,5 @@
 /** A call from start to books: streamed to the client as it arrives, or collected whole. */
+import type { RunOptions } from '../accounts/account/object';
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { ChatParams } from '../core/chat-params';
@@ -43,7 +44,7 @@ export function pumpOptions(
 
 /** The call's books, once its pump has settled with `outcome`. */
 export const booksOf =
-  (deps: CallDeps, call: OpenCall, copy: 'now' | 'soon' = 'soon') =>
+  (deps: CallDeps, call: OpenCall, copy: RunOptions['record'] = 'soon') =>
   (outcome: PumpOutcome) =>
     writeBooks(
       deps.accounts,

@@ -79,7 +79,10 @@ type Row = Record<string, SqlStorageValue>;
 function packed(frames: readonly Uint8Array[]): { data: ArrayBuffer; sizes: ArrayBuffer } {
   const sizes = new Uint32Array(frames.length);
   frames.forEach((f, i) => (sizes[i] = f.byteLength));
-  return { data: concatBytes(frames).slice().buffer as ArrayBuffer, sizes: sizes.buffer as ArrayBuffer };
+  const bytes = concatBytes(frames);
+  // A copy only when the bytes are a view into a larger buffer (a single frame, as it came).
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return { data: (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer, sizes: sizes.buffer as ArrayBuffer };
 }
 
 /** The events of a `chunks` row numbered after `after`. */
