@@ -16,6 +16,7 @@ import { type ResponseEcho, responseIdentity } from '../dialects/openai-response
 import type { ClientDialect, DialectStream, UpstreamStream } from '../dialects/types';
 import { SSE_HEADERS } from '../streaming/sse/encode';
 import type { Encoder } from '../streaming/codec';
+import type { EventRelay } from '../streaming/sse/relay';
 import type { ClientFraming } from '../streaming/pump/types';
 import type { Admitted } from './admission';
 import type { OpenedUpstream } from './upstream';
@@ -42,6 +43,7 @@ export interface CallDialect {
   open(upstream: UpstreamStream): DialectStream;
   encoding(upstream: Pick<UpstreamStream, 'model'>): { encoder: Encoder; client: ClientFraming };
   number(bytes: Uint8Array, first: number): Uint8Array[];
+  relay(upstream: Pick<UpstreamStream, 'format'>): EventRelay | null;
 }
 
 /**
@@ -58,6 +60,7 @@ const bind = <O>(dialect: ClientDialect<O>, opts: O): CallDialect => ({
   open: (upstream) => dialect.open(upstream, opts),
   encoding: (upstream) => dialect.encoding(upstream, opts),
   number: (bytes, first) => dialect.number(bytes, first),
+  relay: (upstream) => dialect.relay(upstream, opts),
 });
 
 /** The stream's dialect for this call, its options complete. */

@@ -1,4 +1,5 @@
 import type { Decoder, Encoder, WireFormat } from '../streaming/codec';
+import type { EventRelay } from '../streaming/sse/relay';
 import type { ClientFraming, PumpOptions } from '../streaming/pump/types';
 
 /** The upstream side of a stream, as a client dialect sees it. */
@@ -35,4 +36,9 @@ export interface ClientDialect<O> {
   encoding(upstream: Pick<UpstreamStream, 'model'>, opts: O): { encoder: Encoder; client: ClientFraming };
   /** Splits encoded bytes into their events, each carrying its number, from `first` on. */
   number(bytes: Uint8Array, first: number): Uint8Array[];
+  /**
+   * For a resumable stream, when the upstream speaks this dialect already: its own events, each
+   * numbered, as `open` would relay them. Null when the upstream's events must be re-encoded.
+   */
+  relay(upstream: Pick<UpstreamStream, 'format'>, opts: O): EventRelay | null;
 }

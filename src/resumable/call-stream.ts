@@ -1,8 +1,9 @@
 /**
  * The object that runs one resumable call (named by the call's id, SQLite-backed). It admits
  * the call and reads its upstream itself, so the call outlives the request that started it:
- * every event is encoded in the client's dialect, numbered, written to the object's storage and
- * sent to every reader attached at that moment. A reader can attach at any time after any event
+ * every event is encoded in the client's dialect (or, from an upstream that speaks it, taken as
+ * the upstream wrote it), numbered, written to the object's storage and sent to every reader
+ * attached at that moment. A reader can attach at any time after any event
  * it has seen; the call is settled once, when its upstream ends (or it is cancelled), whatever
  * became of its readers. If the object restarts mid-answer (a deploy, an eviction), the next
  * request or alarm finds the call still marked streaming with no upstream in hand: the stream
@@ -26,7 +27,11 @@ import { CompletionAccumulator } from '../streaming/accumulate';
 import { startPump } from '../streaming/pump/start';
 import type { ClientFraming, PumpOutcome, Transcoder } from '../streaming/pump/types';
 import { transcoder } from '../streaming/transcode';
-import { type CallState, EventLog } from './log';
+import { providers } from '../providers/registry';
+import { booksReader } from '../streaming/books';
+import type { Decoder, Encoder } from '../streaming/codec';
+import type { EventRelay } from '../streaming/sse/relay';
+import { type CallRecord, type CallState, EventLog } from './log';
 
 /** What the Worker hands the object to start a call: JSON all through. */
 export interface StartRequest {
@@ -68,6 +73,43 @@ export type Attached =
 
 /** What the books need besides the outcome, kept as JSON so a restarted object can write them. */
 type BooksFacts = Pick<FinishedCall, 'admitted' | 'params' | 'finishesJob' | 'served' | 'attempts'>;
+
+/** Upstream chunks the books of a relayed stream read at once: one parse a batch, not a chunk. */
+const BOOKS_BATCH = 32;
+
+/**
+ * A stream whose upstream speaks the client's dialect: its own events go out numbered as they
+ * come (`publish`), and the books read its bytes in batches, so nothing is decoded per chunk.
+ */
+function relayed(
+  relay: EventRelay,
+  decoder: Decoder,
+  publish: (frames: Uint8Array[]) => void,
+  next: () => number,
+): Transcoder {
+  const books = booksReader(decoder);
+  let unread: Uint8Array[] = [];
+  const read = () => {
+    if (unread.length) books.push(concatBytes(unread));
+    unread = [];
+  };
+  return {
+    push(bytes) {
+      publish(relay.push(bytes, next()));
+      unread.push(bytes);
+      if (unread.length >= BOOKS_BATCH) read();
+      return null;
+    },
+    flush() {
+      publish(relay.end(next()));
+      return null;
+    },
+    result() {
+      read();
+      return books.finish();
+    },
+  };
+}
 
 const refusalOf = (err: ApiError): Refusal => ({ status: err.status, body: err.toJSON(), headers: err.headers });
 
@@ -185,14 +227,12 @@ export class CallStream extends DurableObject<Env> {
     if (refusal) return { refusal };
     await this.recoverIfRestarted();
     const call = this.log.call()!;
-    const books = new CompletionAccumulator();
-    for (const batch of this.log.answer()) for (const e of batch) books.add(e);
-    const facts = JSON.parse(call.books) as BooksFacts;
+    const { facts, spec, dialect } = this.stored(call);
     return {
-      spec: JSON.parse(call.spec) as StreamSpec,
+      spec,
       admitted: facts.admitted,
       served: facts.served,
-      completion: books.result(),
+      completion: this.storedAnswer(facts, dialect),
       state: call.state,
       status: call.status,
       endedAt: call.endedAt,
@@ -278,18 +318,26 @@ export class CallStream extends DurableObject<Env> {
     const upstream = upstreamOf(call);
     const { encoder, client } = dialect.encoding(upstream);
     let taken: (readonly StreamEvent[])[] = [];
-    const emit = (bytes: Uint8Array | null) => {
-      if (!bytes?.byteLength) return;
+    const publish = (frames: Uint8Array[]) => {
+      if (!frames.length) return;
       if (this.log.next === 0) this.log.firstByte(Date.now() - call.startedAt);
-      this.publish(dialect.number(bytes, this.log.next), taken);
+      this.publish(frames, taken);
       taken = [];
     };
-    const inner = transcoder(upstream.decoder(), encoder, (events) => taken.push(events));
-    const tapped: Transcoder = {
-      push: (bytes) => (emit(inner.push(bytes)), null),
-      flush: () => (emit(inner.flush()), null),
-      result: () => inner.result(),
+    const emit = (bytes: Uint8Array | null) => {
+      if (bytes?.byteLength) publish(dialect.number(bytes, this.log.next));
     };
+    const relay = dialect.relay(upstream);
+    let tapped: Transcoder;
+    if (relay) tapped = relayed(relay, upstream.decoder(), publish, () => this.log.next);
+    else {
+      const inner = transcoder(upstream.decoder(), encoder, (events) => taken.push(events));
+      tapped = {
+        push: (bytes) => (emit(inner.push(bytes)), null),
+        flush: () => (emit(inner.flush()), null),
+        result: () => inner.result(),
+      };
+    }
     const framing: ClientFraming = { keepalive: EMPTY, error: (error) => (emit(client.error(error)), EMPTY) };
     const pump = startPump(pumpOptions(call, this.config, { transform: tapped }, framing));
     void pump.readable.pipeTo(new WritableStream()).catch(() => {});
@@ -357,17 +405,10 @@ export class CallStream extends DurableObject<Env> {
     const call = this.log.call();
     if (!call || call.state !== 'streaming' || this.live) return Promise.resolve();
     this.recovering ??= (async () => {
-      const facts = JSON.parse(call.books) as BooksFacts;
-      const dialect = dialectOf(JSON.parse(call.spec) as StreamSpec, {
-        admitted: facts.admitted,
-        upstream: { model: facts.served },
-      });
+      const { facts, dialect } = this.stored(call);
       const { encoder, client } = dialect.encoding({ model: facts.served.upstreamModel });
-      const books = new CompletionAccumulator();
-      for (const batch of this.log.answer()) {
-        for (const e of batch) books.add(e);
-        encoder.encode(batch); // brings the encoder to where the stored events left it
-      }
+      // The encoder is brought to where the stored events left it, so its error event follows on.
+      const completion = this.storedAnswer(facts, dialect, encoder);
       const error: ErrorBody['error'] = {
         message: 'The stream was interrupted by a gateway restart; the answer so far is recorded',
         type: 'api_error',
@@ -378,7 +419,7 @@ export class CallStream extends DurableObject<Env> {
       this.publish(dialect.number(client.error(error), this.log.next), []);
       const outcome: PumpOutcome = {
         status: 'error',
-        completion: books.result(),
+        completion,
         ttftMs: call.ttftMs,
         latencyMs: Date.now() - call.startedAt,
         error,
@@ -386,6 +427,34 @@ export class CallStream extends DurableObject<Env> {
       await this.settle(facts, outcome);
     })();
     return this.recovering;
+  }
+
+  /** A call as its row has it: its books' facts, its stream's form and that form's dialect. */
+  private stored(call: CallRecord) {
+    const facts = JSON.parse(call.books) as BooksFacts;
+    const spec = JSON.parse(call.spec) as StreamSpec;
+    const dialect = dialectOf(spec, { admitted: facts.admitted, upstream: { model: facts.served } });
+    return { facts, spec, dialect };
+  }
+
+  /**
+   * The answer the events logged so far spell out: read from the events themselves where the
+   * upstream's were relayed, else folded from the stream events they were encoded from (which
+   * also bring `encoder`, if given, to where the logged events left it).
+   */
+  private storedAnswer(facts: BooksFacts, dialect: CallDialect, encoder?: Encoder): Completion {
+    const provider = providers[facts.served.provider];
+    if (provider && dialect.relay(provider)) {
+      const books = booksReader(provider.decoder());
+      for (const event of this.log.after(-1)) books.push(event);
+      return books.finish();
+    }
+    const books = new CompletionAccumulator();
+    for (const batch of this.log.answer()) {
+      for (const e of batch) books.add(e);
+      encoder?.encode(batch);
+    }
+    return books.result();
   }
 
   /** A reader: the stored events after `after` at once, then each new one, until the call ends. */

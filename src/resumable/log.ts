@@ -3,7 +3,8 @@
  * where it stands, its numbered events as the client's dialect wrote them (what a reader
  * replays, byte for byte), and the stream events they were encoded from (what a restarted object
  * folds into the answer for the books, and replays into a fresh encoder so that its last event
- * follows on from the stored ones). Each flush is one row of `chunks`: its events' bytes end to
+ * follows on from the stored ones; none when the events are the upstream's own, relayed, which
+ * are read back for the answer instead). Each flush is one row of `chunks`: its events' bytes end to
  * end, their sizes, and the stream events behind them; a row per event cost a stream more in
  * storage writes than all its other work together (docs/performance.md).
  */

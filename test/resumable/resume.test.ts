@@ -17,6 +17,7 @@ import {
   user,
   uniqueId,
 } from '../support/api';
+import { answerEvents } from '../support/fixtures';
 
 const utf8 = new TextDecoder();
 
@@ -100,6 +101,33 @@ describe('resumable calls', () => {
       const past = await attach(callId, { key, after: events.length - 1 });
       expect(past.status).toBe(204);
       expect(past.headers.get('x-job-id')).toBe(res.headers.get('x-job-id'));
+    }
+  });
+
+  it("an upstream that speaks the client's dialect reaches it event by event as it wrote them, numbered; the books read what was left out", async () => {
+    const { key } = await setupTeam(100);
+    // CRLF line ends, a keep-alive comment first, bytes cut at awkward places (support/fake-upstream.ts).
+    const model = await upstreamModel('openai', 'split');
+    for (const includeUsage of [true, false]) {
+      const res = await chatCall(key, model, uniqueId('relay'), { stream_options: { include_usage: includeUsage } });
+      const sent = answerEvents('split').filter((e) => includeUsage || !e.includes('"usage"'));
+      const numbered = (from: number) =>
+        sent
+          .slice(from)
+          .map((e, i) => `id: ${from + i}\ndata: ${e}\r\n\r\n`)
+          .join('');
+      expect(withoutPings(await res.text()), `include_usage ${includeUsage}`).toBe(numbered(0));
+      const again = await attach(res.headers.get('x-call-id')!, { key, after: 1 });
+      expect(withoutPings(await again.text())).toBe(numbered(2));
+      // The usage chunk is the books' whether or not the client got it.
+      const [row] = await callRows(res.headers.get('x-job-id')!);
+      expect(row).toMatchObject({
+        status: 'success',
+        content: 'Héllo wörld 🚀',
+        prompt_tokens: 11,
+        completion_tokens: 3,
+        usage_source: 'provider',
+      });
     }
   });
 

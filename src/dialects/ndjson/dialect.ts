@@ -28,6 +28,8 @@ export const ndjsonEvents: ClientDialect<NdjsonStreamOptions> = {
     return { encoder, client: { keepalive: KEEPALIVE, error: (error) => encoder.failure(error) } };
   },
   number: numberLines,
+  // No upstream speaks it: every event is Sluice's own.
+  relay: () => null,
 };
 
 /**

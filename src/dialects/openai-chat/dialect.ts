@@ -2,9 +2,12 @@ import type { PriceOf } from '../../core/completion';
 import { KEEPALIVE, SSE_HEADERS, encodeError, numberSseEvents } from '../../streaming/sse/encode';
 import { transcoder, nowSeconds } from '../../streaming/transcode';
 import type { ClientFraming, PumpOptions } from '../../streaming/pump/types';
+import { sseRelay } from '../../streaming/sse/relay';
 import type { ClientDialect, UpstreamStream } from '../types';
 import { chatEncoder } from './encode';
-import { withoutUsageChunk } from './without-usage';
+import { isUsageOnly, withoutUsageChunk } from './without-usage';
+
+const utf8 = new TextDecoder();
 
 /**
  * OpenAI's chat completions as a client dialect: an OpenAI-compatible upstream's bytes are
@@ -20,6 +23,10 @@ export const openAIChat: ClientDialect<ChatStreamOptions> = {
     return { encoder: encoderFor(upstream.model, opts), client: CHAT_FRAMING };
   },
   number: numberSseEvents,
+  relay(upstream, { includeUsage }) {
+    if (upstream.format !== 'openai-chat') return null;
+    return includeUsage ? sseRelay() : sseRelay((event) => !isUsageOnly(utf8.decode(event)));
+  },
 };
 
 const encoderFor = (model: string, { includeUsage, cost }: ChatStreamOptions) =>

@@ -5,6 +5,9 @@ import { openAIChatDecoder } from './decode';
 
 const encoder = new TextEncoder();
 
+/** Whether an event's data is the usage-only chunk (`"choices":[]` with `usage`). */
+export const isUsageOnly = (data: string) => data.includes('"usage"') && data.includes('"choices":[]');
+
 /**
  * Drops the usage-only chunk (`"choices":[]` with `usage`) from forwarded OpenAI chunks, for
  * clients that did not ask for `stream_options.include_usage`. Sluice always asks the upstream
@@ -19,7 +22,7 @@ export function withoutUsageChunk(): Transcoder {
   let ended = false;
   const reader = sseReader(({ event, data }) => {
     for (const e of decoder.event(event ?? '', data)) books.add(e);
-    if (data.includes('"usage"') && data.includes('"choices":[]')) return;
+    if (isUsageOnly(data)) return;
     out += `data: ${data}\n\n`;
   });
   const take = (): Uint8Array | null => {

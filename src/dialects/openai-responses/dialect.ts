@@ -20,4 +20,6 @@ export const openAIResponses: ClientDialect<ResponseIdentity> = {
   },
   // Each event's `id:` is its `sequence_number`: both count the stream's events from 0.
   number: numberSseEvents,
+  // No upstream speaks it, and its numbers ride inside the events.
+  relay: () => null,
 };

@@ -28,5 +28,8 @@ export const KEEPALIVE = encoder.encode(': ping\n\n');
  */
 export function numberSseEvents(bytes: Uint8Array, first: number): Uint8Array[] {
   let seq = first;
-  return records(bytes, true).map((event) => concatBytes([encoder.encode(`id: ${seq++}\n`), event]));
+  return records(bytes, true).map((event) => concatBytes([sseId(seq++), event]));
 }
+
+/** The line that numbers an SSE event. */
+export const sseId = (n: number): Uint8Array => encoder.encode(`id: ${n}\n`);

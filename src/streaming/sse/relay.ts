@@ -1,0 +1,77 @@
+import { concatBytes } from '../../lib/bytes';
+import { sseId } from './encode';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+
+/**
+ * An upstream's own SSE events, each numbered, for a stream that reaches its client event by
+ * event as the upstream wrote it (a resumable call whose upstream speaks the client's dialect):
+ * no event is decoded on the way, so the client gets every field the upstream sent and the
+ * gateway spends no parse on it.
+ */
+export interface EventRelay {
+  /** The events these bytes complete, numbered from `first`. */
+  push(bytes: Uint8Array, first: number): Uint8Array[];
+  /** The stream ended: an event it left without its blank line, numbered `first`, if any. */
+  end(first: number): Uint8Array[];
+}
+
+/** Whether a block holds nothing but comments (an upstream's keep-alive). */
+function onlyComments(block: Uint8Array): boolean {
+  for (let i = 0; i < block.length; i++) {
+    const lineStart = i === 0 || block[i - 1] === LF;
+    if (lineStart && block[i] !== COLON && block[i] !== LF && block[i] !== CR) return false;
+  }
+  return true;
+}
+
+/**
+ * Splits an SSE byte stream into its events as they came, each ending at its blank line (lines
+ * end with LF or CRLF), and numbers each with an `id:` line. A fragment of an event waits for the
+ * next push. Comment-only blocks are left out: the relaying side sends its own heartbeats, and
+ * a keep-alive must not take a number. `keep` leaves out other events the client did not ask for.
+ */
+export function sseRelay(keep: (event: Uint8Array) => boolean = () => true): EventRelay {
+  /** Bytes of an event not yet whole. */
+  let carry: Uint8Array | null = null;
+  const numbered = (events: Uint8Array[], first: number) => {
+    const out: Uint8Array[] = [];
+    for (const e of events) if (!onlyComments(e) && keep(e)) out.push(concatBytes([sseId(first + out.length), e]));
+    return out;
+  };
+  return {
+    push(bytes, first) {
+      const buf = carry ? concatBytes([carry, bytes]) : bytes;
+      const events: Uint8Array[] = [];
+      let start = 0;
+      // Blank lines between events belong to none of them.
+      const skipBlank = () => {
+        while (start < buf.length && (buf[start] === LF || buf[start] === CR)) start++;
+      };
+      if (!carry) skipBlank();
+      // What was carried held no blank line: only its last two bytes can start one.
+      for (let i = carry ? Math.max(0, carry.length - 2) : start; i < buf.length; i++) {
+        if (buf[i] !== LF) continue;
+        const end = buf[i + 1] === LF ? i + 2 : buf[i + 1] === CR && buf[i + 2] === LF ? i + 3 : -1;
+        if (end < 0) continue;
+        events.push(buf.subarray(start, end));
+        start = end;
+        skipBlank();
+        i = start - 1;
+      }
+      carry = start < buf.length ? buf.slice(start) : null;
+      return numbered(events, first);
+    },
+    end(first) {
+      const last = carry;
+      carry = null;
+      if (!last) return [];
+      return numbered([concatBytes([last, last[last.length - 1] === LF ? LF_ONLY : BLANK])], first);
+    },
+  };
+}
+
+const LF_ONLY = new Uint8Array([LF]);
+const BLANK = new Uint8Array([LF, LF]);
