@@ -11,7 +11,7 @@
 //           (bench/d1-host.worker.js)
 //   d1From: the name of an earlier D1 host; this Worker's D1 bindings then reach their database there
 //   accountsFrom: the name of an earlier Worker (the same bundle) whose process runs this Worker's
-//           Account objects; its ACCOUNTS binding then reaches them there (see below)
+//           objects (its accounts and its resumable calls); its bindings then reach them there (below)
 //   registry: a folder both ends of an `accountsFrom` share, where each instance says where it runs
 //   like:   take compatibility date and flags from this other wrangler.toml
 //   inspect: open workerd's inspector (for PROFILE=1); its address is reported as `inspector`
@@ -57,12 +57,15 @@ d1Plugin.getServices = async function (args) {
   return [...services, { name: d1HostService(url), external: { address: url.host, http: {} } }];
 };
 
-// An `accountsFrom` Worker's ACCOUNTS binding names the Account class of a Worker in another
-// Miniflare, hence another workerd process. Miniflare reaches such an object through its dev
+// An `accountsFrom` Worker's ACCOUNTS and CALL_STREAMS bindings name the Account and CallStream
+// classes of a Worker in another Miniflare, hence another workerd process. Miniflare reaches such an object through its dev
 // registry (the `registry` folder): a proxy object in this process hands each call to the object
 // itself, over workerd's own RPC between processes. The objects' work (their SQLite, their copies to
 // D1) then runs on that process's thread, where its CPU can be read apart from the Worker's.
-const accountsFrom = (name) => ({ ACCOUNTS: { className: 'Account', scriptName: name, useSQLite: true } });
+const accountsFrom = (name) => ({
+  ACCOUNTS: { className: 'Account', scriptName: name, useSQLite: true },
+  CALL_STREAMS: { className: 'CallStream', scriptName: name, useSQLite: true },
+});
 
 const spec = JSON.parse(process.argv[2]);
 const instances = [];

@@ -114,7 +114,13 @@ export const concGap = (c) => Math.max(cfg.GAP_MS, Math.ceil((c * 1000) / cfg.RA
 /** The re-encoded phase's extra path: the reference Worker relaying in JavaScript (bench/reference). */
 export const JS_FLOOR = 'reference-js';
 /** The resumable phase's paths (bench/lib/paths.mjs), in the order its rounds start from. */
-export const RESUME = { reference: 'reference-chat', plain: 'sluice-plain', resumable: 'sluice-resumable' };
+export const RESUME = {
+  reference: 'reference-chat',
+  plain: 'sluice-plain',
+  resumable: 'sluice-resumable',
+  /** The resumable stream on the Sluice whose objects run in a process apart (ADMIT.apart): the Worker's CPU alone. */
+  apart: 'sluice-resumable-apart',
+};
 /**
  * The admission phase's paths (bench/lib/paths.mjs): the D1 path (the baseline, BASELINE_REV), the
  * account path (Sluice, its Account objects in its own process, as in every other phase), and the

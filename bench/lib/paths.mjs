@@ -33,7 +33,9 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
   };
   const d1Apart = cfg.D1 === 'apart';
   const apart =
-    (runs('admission') || runs('per-call')) && d1Apart ? accountsApart(app, sluiceOut, persist, sluiceBindings) : [];
+    (runs('admission') || runs('per-call') || runs('resumable')) && d1Apart
+      ? accountsApart(app, sluiceOut, persist, sluiceBindings)
+      : [];
   return startHost({
     workers: [
       ...(d1Apart
@@ -262,13 +264,13 @@ export async function benchPaths(host, upstream) {
       events: d.events,
     })),
   ];
-  // Not the baseline either: a commit from before resumable calls would answer the plain stream.
-  const resumeTargets = resumablePaths(byName, key);
   // Sluice with its objects apart gets a team of its own: the bench team's account lives in
   // Sluice's process, and two accounts of one team would both write its record. (The admission
   // phase makes teams and keys of its own on every path.)
   const apart = host.workers[ADMIT.apart];
   const apartPaths = apart ? [await apartPath(apart, host.workers.accounts, byName('sluice'))] : [];
+  // Not the baseline either: a commit from before resumable calls would answer the plain stream.
+  const resumeTargets = resumablePaths(byName, key, apartPaths[0]);
   const admitTargets = Object.values(ADMIT)
     .map((name) => [...seqTargets, ...apartPaths].find((t) => t.name === name))
     .filter(Boolean);
@@ -299,17 +301,16 @@ async function apartPath(worker, accounts, sluice) {
  * the text (`stamp: 'text'` in every shape of the phase), since a resumable call's object writes
  * the chat chunks anew and keeps only what they say.
  */
-function resumablePaths(byName, key) {
+function resumablePaths(byName, key, apart) {
   const chat = { streamPath: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, body: openaiBody };
+  const resumable = (shape, stream) => JSON.stringify({ ...JSON.parse(openaiBody(shape, stream)), resumable: true });
   return [
     { ...byName('reference'), name: RESUME.reference },
     { ...byName('sluice'), ...chat, name: RESUME.plain },
-    {
-      ...byName('sluice'),
-      ...chat,
-      name: RESUME.resumable,
-      body: (shape, stream) => JSON.stringify({ ...JSON.parse(openaiBody(shape, stream)), resumable: true }),
-    },
+    { ...byName('sluice'), ...chat, name: RESUME.resumable, body: resumable },
+    // The same stream where each call's object runs in the objects' process (`accountPids`), as on
+    // Workers: the Worker's process then spends only what a Worker would.
+    ...(apart ? [{ ...apart, ...chat, headers: apart.headers, name: RESUME.apart, body: resumable }] : []),
   ];
 }
 

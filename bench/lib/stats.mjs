@@ -55,6 +55,7 @@ export function roundStats(rounds) {
   const chunks = sum(rounds.map((r) => r.chunks));
   const cpu = rounds[0].cpu_s === null ? null : sum(rounds.map((r) => r.cpu_s));
   const d1Cpu = rounds[0].d1_cpu_s === null ? null : sum(rounds.map((r) => r.d1_cpu_s));
+  const objectsCpu = (rounds[0].objects_cpu_s ?? null) === null ? null : sum(rounds.map((r) => r.objects_cpu_s));
   return {
     streams: sum(rounds.map((r) => r.started)),
     completed: sum(rounds.map((r) => r.completed)),
@@ -71,6 +72,8 @@ export function roundStats(rounds) {
     d1_cpu_s: d1Cpu,
     cpu_us_per_chunk: cpu === null || !chunks ? null : (cpu * 1e6) / chunks,
     d1_cpu_us_per_chunk: d1Cpu === null || !chunks ? null : (d1Cpu * 1e6) / chunks,
+    /** The objects' process, for a path whose objects run apart. */
+    objects_cpu_us_per_chunk: objectsCpu === null || !chunks ? null : (objectsCpu * 1e6) / chunks,
     peak_rss: rounds[0].peak_rss === null ? null : Math.max(...rounds.map((r) => r.peak_rss)),
     wall_ms: rounds.map((r) => Math.round(r.wall_ms)),
   };

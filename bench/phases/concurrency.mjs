@@ -16,6 +16,7 @@ export async function concurrentRound(t, c, shape) {
   const rampMs = Math.min(1000, c * 2);
   const cpu0 = await cpuWhenIdle(t.pids);
   const d1Cpu0 = await cpuWhenIdle(t.d1Pids);
+  const objectsCpu0 = await cpuWhenIdle(t.accountPids);
   let peakRss = t.pids.length ? rssBytes(t.pids) : null;
   const sampler = t.pids.length ? setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pids))), 200) : null;
   const timeoutMs = rampMs + shape.first + shape.n * shape.gap + 30_000;
@@ -27,6 +28,7 @@ export async function concurrentRound(t, c, shape) {
   if (sampler) clearInterval(sampler);
   const cpu1 = await cpuWhenIdle(t.pids);
   const d1Cpu1 = await cpuWhenIdle(t.d1Pids);
+  const objectsCpu1 = await cpuWhenIdle(t.accountPids);
   agent.destroy();
   const ok = results.filter((r) => r.ok);
   const errors = results.filter((r) => !r.ok);
@@ -41,6 +43,7 @@ export async function concurrentRound(t, c, shape) {
     chunks: sum(results.map((r) => r.chunks)),
     cpu_s: cpu0 === null ? null : cpu1 - cpu0,
     d1_cpu_s: d1Cpu0 === null ? null : d1Cpu1 - d1Cpu0,
+    objects_cpu_s: objectsCpu0 === null ? null : objectsCpu1 - objectsCpu0,
     peak_rss: peakRss,
     wall_ms: wallMs,
   };

@@ -98,6 +98,23 @@ export function printResumableTable(s) {
       '  runtime CPU per chunk, x the reference',
       of(k, (x) => (ref && x.cpu_us_per_chunk !== null ? x.cpu_us_per_chunk / ref : null)),
     );
+    // The resumable stream again, its calls' objects in a process apart (as on Workers, where an
+    // object runs where Cloudflare puts it): what the Worker's process spends, and the objects'.
+    const apart = k.apart;
+    if (apart) {
+      const cpu = apart.cpu_us_per_chunk;
+      row('  objects apart: the Worker process CPU per chunk (us)', { resumable: cpu }, 1, false);
+      row('  objects apart: the Worker process, x the reference', {
+        resumable: ref && cpu !== null ? cpu / ref : null,
+      });
+      row(
+        '  objects apart: the objects process CPU per chunk (us)',
+        { resumable: apart.objects_cpu_us_per_chunk },
+        1,
+        false,
+      );
+      row('  objects apart: completed / started', { resumable: `${apart.completed}/${apart.streams}` }, 0, false);
+    }
     // Sluice's local D1, when it runs in a process of its own (D1=apart): outside every ratio.
     if ((k.resumable?.d1_cpu_us_per_chunk ?? null) !== null)
       row(

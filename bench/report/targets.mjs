@@ -201,6 +201,17 @@ function resumableTargets(s, { withinLimit, target, d1Note }) {
       `${f(ratio)}x (${f(k.resumable.cpu_us_per_chunk, 1)} vs ${f(ref, 1)} us)${d1Note(k.resumable.d1_cpu_us_per_chunk)}${plainNote}, ${k.resumable.completed}/${k.resumable.streams} completed`,
       { also: k.resumable.errors === 0 },
     );
+    const apart = k.apart;
+    if (apart) {
+      const worker = apart.cpu_us_per_chunk && ref ? apart.cpu_us_per_chunk / ref : null;
+      withinLimit(
+        "CPU per chunk, resumable, objects apart: the Worker's process <= 3x reference",
+        worker,
+        3,
+        `${f(worker)}x (${f(apart.cpu_us_per_chunk, 1)} vs ${f(ref, 1)} us); the objects' process: ${f(apart.objects_cpu_us_per_chunk, 1)} us, together ${f((apart.cpu_us_per_chunk + apart.objects_cpu_us_per_chunk) / ref)}x; ${apart.completed}/${apart.streams} completed`,
+        { also: apart.errors === 0 },
+      );
+    }
     target(
       `${cfg.RESUME_CONC} concurrent resumable streams, zero errors`,
       k.resumable.errors === 0 && k.resumable.completed === k.resumable.streams,

@@ -18,6 +18,8 @@ interface PathRun {
   errors: number;
   last_error?: string | null;
   error_samples?: string[];
+  /** The objects' process, for a path whose objects run apart. */
+  objects_cpu_us_per_chunk?: number | null;
 }
 
 interface SlowRun {
@@ -166,7 +168,8 @@ describe('npm run bench (QUICK)', () => {
   it('streams resumable calls whole beside the plain ones, and replays them whole to a reader that attaches again', () => {
     const { RESUME_SEQ, RESUME_CONC, CONC_ROUNDS } = results.config;
     const { sequential, reattach, concurrent } = results.resumable;
-    for (const path of ['reference', 'plain', 'resumable']) {
+    // `apart`: the resumable stream again, its objects in a process of their own.
+    for (const path of ['reference', 'plain', 'resumable', 'apart']) {
       const seq = sequential[path]!;
       expect(seq.errors, `${path}: ${seq.last_error}`).toBe(0);
       expect(seq.requests, path).toBe(RESUME_SEQ);
@@ -174,6 +177,7 @@ describe('npm run bench (QUICK)', () => {
       expect(conc.streams, path).toBe(RESUME_CONC * CONC_ROUNDS);
       expect(conc.completed, `${path}: ${conc.error_samples?.join('; ')}`).toBe(conc.streams);
     }
+    expect(concurrent.apart!.objects_cpu_us_per_chunk).toBeGreaterThan(0);
     for (const kind of ['mid', 'ended', 'auth_read'] as const) {
       expect(reattach[kind].errors, `${kind}: ${reattach[kind].last_error}`).toBe(0);
       expect(reattach[kind].requests, kind).toBe(RESUME_SEQ);
