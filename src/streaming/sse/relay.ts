@@ -18,27 +18,55 @@ export interface EventRelay {
   end(first: number): Uint8Array[];
 }
 
-/** Whether a block holds nothing but comments (an upstream's keep-alive). */
-function onlyComments(block: Uint8Array): boolean {
+const I = 0x69;
+const D = 0x64;
+
+/** Whether a line (from its first byte) is an `id` field. */
+const isId = (b: Uint8Array, at: number) =>
+  b[at] === I && b[at + 1] === D && (b[at + 2] === COLON || b[at + 2] === LF || b[at + 2] === CR);
+
+/** What a block's lines hold: nothing but comments (an upstream's keep-alive), an `id` field of its own. */
+function linesOf(block: Uint8Array): { onlyComments: boolean; id: boolean } {
+  let onlyComments = true;
+  let id = false;
   for (let i = 0; i < block.length; i++) {
-    const lineStart = i === 0 || block[i - 1] === LF;
-    if (lineStart && block[i] !== COLON && block[i] !== LF && block[i] !== CR) return false;
+    if (i > 0 && block[i - 1] !== LF) continue;
+    if (block[i] !== COLON && block[i] !== LF && block[i] !== CR) onlyComments = false;
+    if (isId(block, i)) id = true;
   }
-  return true;
+  return { onlyComments, id };
+}
+
+/** A block less its `id` lines. */
+function withoutIds(block: Uint8Array): Uint8Array {
+  const kept: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= block.length; i++) {
+    if (i < block.length && block[i] !== LF) continue;
+    if (start < block.length && !isId(block, start)) kept.push(block.subarray(start, i + 1));
+    start = i + 1;
+  }
+  return concatBytes(kept);
 }
 
 /**
  * Splits an SSE byte stream into its events as they came, each ending at its blank line (lines
  * end with LF or CRLF), and numbers each with an `id:` line. A fragment of an event waits for the
  * next push. Comment-only blocks are left out: the relaying side sends its own heartbeats, and
- * a keep-alive must not take a number. `keep` leaves out other events the client did not ask for.
+ * a keep-alive must not take a number. An upstream's own `id` lines are dropped: the last `id` of
+ * an event is the one a reader sends back, and it must be the relay's. `keep` leaves out other
+ * events the client did not ask for.
  */
 export function sseRelay(keep: (event: Uint8Array) => boolean = () => true): EventRelay {
   /** Bytes of an event not yet whole. */
   let carry: Uint8Array | null = null;
   const numbered = (events: Uint8Array[], first: number) => {
     const out: Uint8Array[] = [];
-    for (const e of events) if (!onlyComments(e) && keep(e)) out.push(concatBytes([sseId(first + out.length), e]));
+    for (const e of events) {
+      const lines = linesOf(e);
+      if (lines.onlyComments || !keep(e)) continue;
+      out.push(concatBytes([sseId(first + out.length), lines.id ? withoutIds(e) : e]));
+    }
     return out;
   };
   return {

@@ -36,6 +36,7 @@ const block = fc.oneof(
         lineText.map((s) => `data: ${s}`),
         lineText.map((s) => `event: ${s}`),
         lineText.map((s) => `: ${s}`),
+        lineText.map((s) => `id: ${s}`),
       ),
       { minLength: 1, maxLength: 3 },
     ),
@@ -60,9 +61,10 @@ describe('relaying an SSE stream event by event', () => {
         (blocks, eol, cuts, first) => {
           const raw = blocks.map((b) => b.lines.join(eol) + eol + eol);
           // A block of nothing but comments is a keep-alive: it is not relayed, and takes no number.
-          const expected = raw
-            .filter((_, i) => blocks[i]!.lines.some((l) => !l.startsWith(':')))
-            .map((e, i) => `id: ${first + i}\n${e}`);
+          // The upstream's own ids are dropped: a reader's Last-Event-ID must be the relay's number.
+          const expected = blocks
+            .filter((b) => b.lines.some((l) => !l.startsWith(':')))
+            .map((b, i) => `id: ${first + i}\n${[...b.lines.filter((l) => !l.startsWith('id:')), '', ''].join(eol)}`);
           expect(relayAll(cut(utf8.encode(raw.join('')), cuts), first)).toEqual(expected);
         },
       ),
