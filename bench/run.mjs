@@ -65,7 +65,7 @@ async function main() {
     const { seq, calls } = (await phase('sequential', () => sequentialPhases(paths, host))) ?? {};
     const diag = await phase('routes', () => sluiceRoutes(byName('sluice')));
     const split = await phase('split', () => cpuSplit(targets.filter((t) => t.pids.length)));
-    const perCall = await phase('per-call', () => cpuPerCall(paths.callTargets));
+    const perCall = await phase('per-call', () => cpuPerCall(paths.callTargets, host));
     await sleep(1000);
     const idleRss = Object.fromEntries(targets.map((t) => [t.name, t.pids.length ? rssBytes(t.pids) : null]));
     const conc = (await phase('concurrency', () => concurrency(paths))) ?? {};

@@ -3,6 +3,7 @@ import { streamOnce } from '../lib/client.mjs';
 import { cfg } from '../lib/config.mjs';
 import { cpuEachWhenIdle } from '../lib/stats.mjs';
 import { rotate } from '../lib/util.mjs';
+import { reportProfiles, startProfiles } from './profile.mjs';
 
 /** The short stream whose CPU stands for a call's fixed cost: three chunks, 1 ms apart. */
 export const SHORT_STREAM = { first: 1, n: 3, gap: 1 };
@@ -17,7 +18,7 @@ const CALL_CONCURRENCY = 4;
  * one Sluice's per-call work from another's (BASELINE_REV). See bench/README.md for its measured
  * noise.
  */
-export async function cpuPerCall(targets) {
+export async function cpuPerCall(targets, host) {
   const streams = cfg.CALL_ROUNDS * cfg.CALL_STREAMS;
   if (!streams) return {};
   console.error(`CPU per call: ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} short streams per Worker`);
@@ -34,7 +35,13 @@ export async function cpuPerCall(targets) {
           if (!r.ok) throw new Error(`CPU per call, ${t.name}: ${r.error}`);
         }
       };
+      // PROFILE=1: the first round of the Sluice whose objects run apart, both its processes (its
+      // Worker's holds Miniflare's dev-registry proxy too, in an isolate of its own).
+      const profiling =
+        cfg.PROFILE && round === 0 && t.accountPids ? await startProfiles(host, [t.name, 'accounts']) : null;
       await Promise.all(Array.from({ length: CALL_CONCURRENCY }, worker));
+      if (profiling)
+        reportProfiles(await profiling.stop(), cfg.CALL_STREAMS, { per: `short stream, ${t.name}`, worker: t.name });
       const [after, objectsAfter] = await cpuEachWhenIdle([t.pids, t.accountPids]);
       cpuS[t.name] += after - before;
       if (objectsS[t.name] !== null) objectsS[t.name] += objectsAfter - objectsBefore;
