@@ -29,10 +29,12 @@ const isId = (b: Uint8Array, at: number) =>
 function linesOf(block: Uint8Array): { onlyComments: boolean; id: boolean } {
   let onlyComments = true;
   let id = false;
-  for (let i = 0; i < block.length; i++) {
-    if (i > 0 && block[i - 1] !== LF) continue;
-    if (block[i] !== COLON && block[i] !== LF && block[i] !== CR) onlyComments = false;
-    if (isId(block, i)) id = true;
+  for (let at = 0; at < block.length;) {
+    if (block[at] !== COLON && block[at] !== LF && block[at] !== CR) onlyComments = false;
+    if (isId(block, at)) id = true;
+    const lf = block.indexOf(LF, at);
+    if (lf < 0) break;
+    at = lf + 1;
   }
   return { onlyComments, id };
 }
@@ -40,11 +42,11 @@ function linesOf(block: Uint8Array): { onlyComments: boolean; id: boolean } {
 /** A block less its `id` lines. */
 function withoutIds(block: Uint8Array): Uint8Array {
   const kept: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i <= block.length; i++) {
-    if (i < block.length && block[i] !== LF) continue;
-    if (start < block.length && !isId(block, start)) kept.push(block.subarray(start, i + 1));
-    start = i + 1;
+  for (let at = 0; at < block.length;) {
+    const lf = block.indexOf(LF, at);
+    const next = lf < 0 ? block.length : lf + 1;
+    if (!isId(block, at)) kept.push(block.subarray(at, next));
+    at = next;
   }
   return concatBytes(kept);
 }
@@ -80,14 +82,14 @@ export function sseRelay(keep: (event: Uint8Array) => boolean = () => true): Eve
       };
       if (!carry) skipBlank();
       // What was carried held no blank line: only its last two bytes can start one.
-      for (let i = carry ? Math.max(0, carry.length - 2) : start; i < buf.length; i++) {
-        if (buf[i] !== LF) continue;
-        const end = buf[i + 1] === LF ? i + 2 : buf[i + 1] === CR && buf[i + 2] === LF ? i + 3 : -1;
-        if (end < 0) continue;
-        events.push(buf.subarray(start, end));
-        start = end;
-        skipBlank();
-        i = start - 1;
+      for (let lf = buf.indexOf(LF, carry ? Math.max(0, carry.length - 2) : start); lf >= 0;) {
+        const end = buf[lf + 1] === LF ? lf + 2 : buf[lf + 1] === CR && buf[lf + 2] === LF ? lf + 3 : -1;
+        if (end >= 0) {
+          events.push(buf.subarray(start, end));
+          start = end;
+          skipBlank();
+        }
+        lf = buf.indexOf(LF, end >= 0 ? start : lf + 1);
       }
       carry = start < buf.length ? buf.slice(start) : null;
       return numbered(events, first);
