@@ -10,9 +10,9 @@
 //   script: instead of a bundle, one module that gets only the config's D1 bindings
 //           (bench/d1-host.worker.js)
 //   d1From: the name of an earlier D1 host; this Worker's D1 bindings then reach their database there
-//   accountsFrom: the name of an earlier Worker (the same bundle) whose process runs this Worker's
+//   objectsFrom: the name of an earlier Worker (the same bundle) whose process runs this Worker's
 //           objects (its accounts and its resumable calls); its bindings then reach them there (below)
-//   registry: a folder both ends of an `accountsFrom` share, where each instance says where it runs
+//   registry: a folder both ends of an `objectsFrom` share, where each instance says where it runs
 //   like:   take compatibility date and flags from this other wrangler.toml
 //   inspect: open workerd's inspector (for PROFILE=1); its address is reported as `inspector`
 // Prints one line `BENCH_HOST {"workers": {name: {url, pids, inspector?}}}` once everything is ready.
@@ -57,12 +57,12 @@ d1Plugin.getServices = async function (args) {
   return [...services, { name: d1HostService(url), external: { address: url.host, http: {} } }];
 };
 
-// An `accountsFrom` Worker's ACCOUNTS and CALL_STREAMS bindings name the Account and CallStream
+// An `objectsFrom` Worker's ACCOUNTS and CALL_STREAMS bindings name the Account and CallStream
 // classes of a Worker in another Miniflare, hence another workerd process. Miniflare reaches such an object through its dev
 // registry (the `registry` folder): a proxy object in this process hands each call to the object
 // itself, over workerd's own RPC between processes. The objects' work (their SQLite, their copies to
 // D1) then runs on that process's thread, where its CPU can be read apart from the Worker's.
-const accountsFrom = (name) => ({
+const objectsFrom = (name) => ({
   ACCOUNTS: { className: 'Account', scriptName: name, useSQLite: true },
   CALL_STREAMS: { className: 'CallStream', scriptName: name, useSQLite: true },
 });
@@ -152,8 +152,8 @@ try {
             compatibilityDate: like.compatibilityDate,
             compatibilityFlags: like.compatibilityFlags,
             d1Databases,
-            ...(w.accountsFrom
-              ? { durableObjects: { ...workerOptions.durableObjects, ...accountsFrom(w.accountsFrom) } }
+            ...(w.objectsFrom
+              ? { durableObjects: { ...workerOptions.durableObjects, ...objectsFrom(w.objectsFrom) } }
               : {}),
             ...code,
           },

@@ -34,7 +34,7 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
   const d1Apart = cfg.D1 === 'apart';
   const apart =
     (runs('admission') || runs('per-call') || runs('resumable')) && d1Apart
-      ? accountsApart(app, sluiceOut, persist, sluiceBindings)
+      ? objectsApart(app, sluiceOut, persist, sluiceBindings)
       : [];
   return startHost({
     workers: [
@@ -83,12 +83,13 @@ export function startWorkers({ app, baselineApp, sluiceOut, baselineOut, refOut 
 }
 
 /**
- * The second Sluice of the per-call and admission phases: the same bundle twice, in two workerd processes. The first
- * (`accounts`) serves nothing; its process runs the Account objects of the second (ADMIT.apart),
- * whose ACCOUNTS binding reaches them there (bench/host.mjs, `accountsFrom`). Both reach the one
- * local D1, so the objects read their teams from it and copy their rows to it as Sluice's do.
+ * The second Sluice of the per-call, admission and resumable phases: the same bundle twice, in two
+ * workerd processes. The first (`accounts`) serves nothing; its process runs the objects of the
+ * second (ADMIT.apart): its accounts and its resumable calls, which its ACCOUNTS and CALL_STREAMS
+ * bindings reach there (bench/host.mjs, `objectsFrom`). Both reach the one local D1, so the objects
+ * read their teams from it and copy their rows to it as Sluice's do.
  */
-function accountsApart(app, sluiceOut, persist, bindings) {
+function objectsApart(app, sluiceOut, persist, bindings) {
   const registry = join(persist, 'registry');
   mkdirSync(registry, { recursive: true });
   const config = join(app, 'wrangler.toml');
@@ -100,7 +101,7 @@ function accountsApart(app, sluiceOut, persist, bindings) {
       outdir: sluiceOut,
       d1From: 'd1',
       registry,
-      accountsFrom: 'accounts',
+      objectsFrom: 'accounts',
       bindings,
       inspect: cfg.PROFILE,
     },
@@ -171,7 +172,7 @@ export const RECODED = {
  *   resumeTargets   the resumable phase's paths (named in RESUME): the reference, Sluice's plain
  *                   chat stream, the same resumable
  *   admitTargets    the admission phase's paths (named in ADMIT), those that run: the baseline,
- *                   Sluice, and Sluice with its Account objects apart (`accountPids`)
+ *                   Sluice, and Sluice with its Account objects apart (`objectPids`)
  *   callTargets     the per-call phase's: the reference, Sluice, the baseline, and Sluice with its
  *                   objects apart (on a team of its own, `bench-apart`)
  */
@@ -289,7 +290,7 @@ async function apartPath(worker, accounts, sluice) {
     headers: { authorization: `Bearer ${key}` },
     body: (shape, stream) => JSON.stringify({ ...JSON.parse(sluice.body(shape, stream)), team_id: teamId }),
     pids: worker.pids,
-    accountPids: accounts.pids,
+    objectPids: accounts.pids,
     agent: keepAlive(),
   };
 }
@@ -308,7 +309,7 @@ function resumablePaths(byName, key, apart) {
     { ...byName('reference'), name: RESUME.reference },
     { ...byName('sluice'), ...chat, name: RESUME.plain },
     { ...byName('sluice'), ...chat, name: RESUME.resumable, body: resumable },
-    // The same stream where each call's object runs in the objects' process (`accountPids`), as on
+    // The same stream where each call's object runs in the objects' process (`objectPids`), as on
     // Workers: the Worker's process then spends only what a Worker would.
     ...(apart ? [{ ...apart, ...chat, headers: apart.headers, name: RESUME.apart, body: resumable }] : []),
   ];

@@ -88,7 +88,7 @@ async function warmUp(t, teams) {
  * books and the copies to D1 a call leaves behind count too.
  */
 async function turn(t, teams) {
-  const groups = [t.pids, t.d1Pids, t.accountPids];
+  const groups = [t.pids, t.d1Pids, t.objectPids];
   const before = await cpuEachWhenIdle(groups);
   const results = new Array(cfg.ADMIT_CALLS);
   const started = clock();

@@ -16,7 +16,7 @@ export async function concurrentRound(t, c, shape) {
   const rampMs = Math.min(1000, c * 2);
   const cpu0 = await cpuWhenIdle(t.pids);
   const d1Cpu0 = await cpuWhenIdle(t.d1Pids);
-  const objectsCpu0 = await cpuWhenIdle(t.accountPids);
+  const objectsCpu0 = await cpuWhenIdle(t.objectPids);
   let peakRss = t.pids.length ? rssBytes(t.pids) : null;
   const sampler = t.pids.length ? setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pids))), 200) : null;
   const timeoutMs = rampMs + shape.first + shape.n * shape.gap + 30_000;
@@ -28,7 +28,7 @@ export async function concurrentRound(t, c, shape) {
   if (sampler) clearInterval(sampler);
   const cpu1 = await cpuWhenIdle(t.pids);
   const d1Cpu1 = await cpuWhenIdle(t.d1Pids);
-  const objectsCpu1 = await cpuWhenIdle(t.accountPids);
+  const objectsCpu1 = await cpuWhenIdle(t.objectPids);
   agent.destroy();
   const ok = results.filter((r) => r.ok);
   const errors = results.filter((r) => !r.ok);

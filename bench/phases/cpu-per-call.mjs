@@ -23,11 +23,11 @@ export async function cpuPerCall(targets, host) {
   if (!streams) return {};
   console.error(`CPU per call: ${cfg.CALL_ROUNDS} rounds of ${cfg.CALL_STREAMS} short streams per Worker`);
   const cpuS = Object.fromEntries(targets.map((t) => [t.name, 0]));
-  // A Sluice whose Account objects run in a process apart (`accountPids`): that process's CPU too.
-  const objectsS = Object.fromEntries(targets.map((t) => [t.name, t.accountPids ? 0 : null]));
+  // A Sluice whose objects run in a process apart (`objectPids`): that process's CPU too.
+  const objectsS = Object.fromEntries(targets.map((t) => [t.name, t.objectPids ? 0 : null]));
   for (let round = 0; round < cfg.CALL_ROUNDS; round++) {
     for (const t of rotate(targets, round)) {
-      const [before, objectsBefore] = await cpuEachWhenIdle([t.pids, t.accountPids]);
+      const [before, objectsBefore] = await cpuEachWhenIdle([t.pids, t.objectPids]);
       let started = 0;
       const worker = async () => {
         while (started++ < cfg.CALL_STREAMS) {
@@ -38,11 +38,11 @@ export async function cpuPerCall(targets, host) {
       // PROFILE=1: the first round of the Sluice whose objects run apart, both its processes (its
       // Worker's holds Miniflare's dev-registry proxy too, in an isolate of its own).
       const profiling =
-        cfg.PROFILE && round === 0 && t.accountPids ? await startProfiles(host, [t.name, 'accounts']) : null;
+        cfg.PROFILE && round === 0 && t.objectPids ? await startProfiles(host, [t.name, 'accounts']) : null;
       await Promise.all(Array.from({ length: CALL_CONCURRENCY }, worker));
       if (profiling)
         reportProfiles(await profiling.stop(), cfg.CALL_STREAMS, { per: `short stream, ${t.name}`, worker: t.name });
-      const [after, objectsAfter] = await cpuEachWhenIdle([t.pids, t.accountPids]);
+      const [after, objectsAfter] = await cpuEachWhenIdle([t.pids, t.objectPids]);
       cpuS[t.name] += after - before;
       if (objectsS[t.name] !== null) objectsS[t.name] += objectsAfter - objectsBefore;
     }
