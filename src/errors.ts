@@ -54,6 +54,20 @@ export const conflict = (message: string, code = 'conflict') => new ApiError(409
 export const insufficientCredits = (message = 'Not enough credits available for this team') =>
   new ApiError(402, 'insufficient_credits', 'insufficient_credits', message);
 
+/**
+ * 503: a team's account could not be reached, or was flooded, after the runtime's own retries;
+ * the caller may send the request again.
+ */
+export const accountUnavailable = () =>
+  new ApiError(
+    503,
+    'api_error',
+    'account_unavailable',
+    "The team's account is busy or restarting; retry shortly",
+    null,
+    { 'retry-after': '1' },
+  );
+
 export const payloadTooLarge = (limit: number) =>
   new ApiError(413, 'invalid_request_error', 'payload_too_large', `Request body exceeds ${limit} bytes`);
 

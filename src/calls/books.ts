@@ -56,9 +56,11 @@ async function resolveUsage(call: FinishedCall): Promise<{ usage: TokenUsage; es
 
 /**
  * Writes the books in the call's account and resolves to the usage they record; the account
- * copies them to D1 soon after, or before this resolves with `now`. It never rejects: a batch the
- * account could not run is logged (it shows in `wrangler tail` and Workers Logs) and the call's
- * hold is left for the scheduled sweep to release.
+ * copies them to D1 soon after, or before this resolves with `now`. The batch is keyed by the
+ * call, so a failure the runtime calls transient is retried without charging twice
+ * (accounts/account/db.ts). It never rejects: a batch the account could not run is logged (it
+ * shows in `wrangler tail` and Workers Logs) and the call's hold is left for the scheduled sweep
+ * to release.
  */
 export async function writeBooks(
   accounts: Accounts,
@@ -86,7 +88,7 @@ export async function writeBooks(
       estimated: resolved.estimated,
       now,
     });
-    await batch(accountDb(accounts, team.id, { record: copy }), [
+    await batch(accountDb(accounts, team.id, { record: copy, once: `books:${callId}` }), [
       insertRow(llmCalls, record),
       releaseSlot(callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.

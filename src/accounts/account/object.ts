@@ -27,7 +27,18 @@ export interface RunOptions {
    * with whatever else the account wrote meanwhile.
    */
   record: 'now' | 'soon';
+  /**
+   * A key naming the batch (a call's books: `books:<call id>`). The account runs a batch with a
+   * key it has seen in the last APPLIED_TTL_MS no more (each statement then reads as changing
+   * nothing), so the Worker may send it again after a failure that came after its commit.
+   */
+  once?: string;
 }
+
+/** How long a `once` key is remembered: long past the Worker's last try (accounts/account/db.ts). */
+const APPLIED_TTL_MS = 60 * 60_000;
+/** What each statement of a batch already applied reads as. */
+const NOTHING: SqlResult = { results: [], meta: { changes: 0 } };
 
 /**
  * How long a `soon` copy waits for more to copy with it: a busy team's calls reach D1 in one batch
@@ -66,7 +77,7 @@ export class Account extends DurableObject<Env> {
   async run(teamId: string, statements: readonly BoundSql[], opts: RunOptions): Promise<SqlResult[]> {
     await this.opened(teamId);
     if (opts.jobIds?.length) await adoptJobs(this.ctx.storage, this.env.DB, teamId, [...opts.jobIds]);
-    const results = this.transaction(statements);
+    const results = this.transaction(statements, opts.once);
     if (this.hasOutbox()) {
       if (opts.record === 'now') await this.record();
       else this.recordSoon();
@@ -74,14 +85,25 @@ export class Account extends DurableObject<Env> {
     return results;
   }
 
-  private transaction(statements: readonly BoundSql[]): SqlResult[] {
-    return this.ctx.storage.transactionSync(() =>
-      statements.map(({ text, params }) => {
+  private transaction(statements: readonly BoundSql[], once: string | undefined): SqlResult[] {
+    return this.ctx.storage.transactionSync(() => {
+      if (once !== undefined && !this.firstTime(once, Date.now())) return statements.map(() => NOTHING);
+      return statements.map(({ text, params }) => {
         const rows = this.sql.exec(text, ...(params as SqlStorageValue[])).toArray();
-        const changes = this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n;
-        return { results: rows, meta: { changes } };
-      }),
-    );
+        return { results: rows, meta: { changes: this.changes() } };
+      });
+    });
+  }
+
+  /** Notes `key` as applied, in the batch's transaction; false if it already was. */
+  private firstTime(key: string, now: number): boolean {
+    this.sql.exec('DELETE FROM applied WHERE at < ?', now - APPLIED_TTL_MS);
+    this.sql.exec('INSERT INTO applied (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', key, now);
+    return this.changes() === 1;
+  }
+
+  private changes(): number {
+    return this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n;
   }
 
   /** The team from D1, the first time the account is used (and while D1 has no such team). */

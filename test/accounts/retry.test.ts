@@ -1,0 +1,169 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { type Accounts, accountDb } from '../../src/accounts/account/db';
+import { Caller } from '../../src/auth/caller';
+import { type Admitted, admitCall } from '../../src/calls/admission';
+import { type FinishedCall, writeBooks } from '../../src/calls/books';
+import { requireEntry } from '../../src/catalog/models';
+import { ApiError } from '../../src/errors';
+import { hashKey, newId } from '../../src/lib/crypto';
+import { accountBooks, books, eventually, inAccount, setupTeam, user } from '../support/api';
+
+type Failure = 'retryable' | 'overloaded' | 'own';
+
+/**
+ * The accounts as a Worker sees them when the runtime cannot get its calls through: the first
+ * `fails` calls fail with `failure` (an error the runtime marks retryable or overloaded, or one the
+ * object's own code threw), before the object runs them, or, with `lost`, after it has run them
+ * (the answer lost on the way back). Every later call reaches the real account.
+ */
+function flakyAccounts(fails: number, failure: Failure, when: 'refused' | 'lost' = 'refused') {
+  const state = { tries: 0 };
+  const real = env.ACCOUNTS as unknown as DurableObjectNamespace;
+  const accounts = {
+    idFromName: (name: string) => real.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id) as unknown as { run(...args: unknown[]): Promise<unknown> };
+      return {
+        run: async (...args: unknown[]) => {
+          state.tries++;
+          if (state.tries > fails) return stub.run(...args);
+          if (when === 'lost') await stub.run(...args);
+          const err = new Error(failure === 'own' ? 'no such table: x' : 'Network connection lost.');
+          throw failure === 'own' ? err : Object.assign(err, { [failure]: true });
+        },
+      };
+    },
+  } as unknown as Accounts;
+  return { accounts, state };
+}
+
+/** A consumption_tokens team (10 tokens a credit, a tokens-per-minute limit) and a call admitted in its account. */
+async function admittedCall(): Promise<{ teamId: string; finished: FinishedCall; admitted: Admitted }> {
+  const { teamId, key } = await setupTeam(100, {
+    budget_mode: 'consumption_tokens',
+    tokens_per_credit: 10,
+    tpm_limit: 100_000,
+  });
+  const model = await requireEntry(env.DB, 'mock');
+  const params = { messages: user('hello there'), max_tokens: 200 };
+  const admitted = await admitCall(
+    { account: accountDb(env.ACCOUNTS, teamId), model, d1: env.DB },
+    {
+      caller: new Caller(await hashKey(key)),
+      alias: 'mock',
+      params,
+      now: Date.now(),
+      newJob: { id: newId('job'), teamId, jobType: 'retry', userId: null, metadata: null },
+    },
+  );
+  const usage = { input: 30, cachedInput: 0, cacheWrite: 0, output: 70, reasoning: 0 };
+  const finished: FinishedCall = {
+    admitted,
+    params,
+    stream: true,
+    finishesJob: true,
+    served: model,
+    attempts: 1,
+    outcome: {
+      status: 'success',
+      completion: { id: null, content: 'hi', toolCalls: [], finishReason: 'stop', usage, done: true, error: null },
+      ttftMs: 1,
+      latencyMs: 2,
+      error: null,
+    },
+  };
+  return { teamId, finished, admitted };
+}
+
+/** The call's row in D1 (once the account's copy landed) and the tokens its team's rate window counted. */
+async function recorded(teamId: string, callId: string) {
+  const rows = await eventually(async () => {
+    const { results } = await env.DB.prepare('SELECT status, completion_tokens FROM llm_calls WHERE id = ?')
+      .bind(callId)
+      .all();
+    return results.length ? results : null;
+  });
+  const { results } = await inAccount(
+    teamId,
+    'SELECT coalesce(sum(tokens), 0) AS tokens FROM rate_windows WHERE scope = ?',
+    `team:${teamId}`,
+  );
+  return { rows, tokens: (results[0] as { tokens: number }).tokens };
+}
+
+describe("a call's books reach its account through the runtime's transient failures, once", () => {
+  it('sent again after three retryable failures before the account saw them: charged once', async () => {
+    const { teamId, finished, admitted } = await admittedCall();
+    const flaky = flakyAccounts(3, 'retryable');
+    await writeBooks(flaky.accounts, finished);
+    expect(flaky.state.tries).toBe(4);
+    // 100 tokens at 10 a credit.
+    expect(await accountBooks(teamId)).toEqual({ balance: 90, held: 0, ledgerSum: 90, activeHolds: 0 });
+    expect(await recorded(teamId, admitted.callId)).toEqual({
+      rows: [{ status: 'success', completion_tokens: 70 }],
+      tokens: 100,
+    });
+    const inD1 = await eventually(async () => {
+      const b = await books(teamId);
+      return b.balance === 90 ? b : null;
+    });
+    expect(inD1).toEqual({ balance: 90, held: 0, ledgerSum: 90, activeHolds: 0 });
+  });
+
+  it('sent again after the account ran them and the answer was lost: run once, the tokens counted once', async () => {
+    const { teamId, finished, admitted } = await admittedCall();
+    const flaky = flakyAccounts(1, 'retryable', 'lost');
+    // `now`: the first run's copy reaches D1, and the account lets go of the call's row, before
+    // its answer is lost; only the batch's key stops the second from writing it all again.
+    await writeBooks(flaky.accounts, finished, 'now');
+    expect(flaky.state.tries).toBe(2);
+    expect(await accountBooks(teamId)).toEqual({ balance: 90, held: 0, ledgerSum: 90, activeHolds: 0 });
+    expect(await recorded(teamId, admitted.callId)).toEqual({
+      rows: [{ status: 'success', completion_tokens: 70 }],
+      tokens: 100,
+    });
+  });
+
+  it('an overloaded account is tried again after a wait, and the books land', async () => {
+    const { teamId, finished } = await admittedCall();
+    const flaky = flakyAccounts(2, 'overloaded');
+    await writeBooks(flaky.accounts, finished);
+    expect(flaky.state.tries).toBe(3);
+    expect(await accountBooks(teamId)).toEqual({ balance: 90, held: 0, ledgerSum: 90, activeHolds: 0 });
+  });
+
+  it("an error of the account's own code is not sent again: the hold stays for the sweep", async () => {
+    const { teamId, finished } = await admittedCall();
+    const held = await accountBooks(teamId);
+    expect(held.held).toBeGreaterThan(0);
+    const flaky = flakyAccounts(1, 'own');
+    await writeBooks(flaky.accounts, finished);
+    expect(flaky.state.tries).toBe(1);
+    expect(await accountBooks(teamId)).toEqual(held);
+  });
+});
+
+describe('an account the runtime cannot reach at admission', () => {
+  it('refuses the call with 503 account_unavailable and Retry-After, without sending it again', async () => {
+    const { teamId, key } = await setupTeam(100);
+    const flaky = flakyAccounts(1, 'retryable');
+    const model = await requireEntry(env.DB, 'mock');
+    const refused = await admitCall(
+      { account: accountDb(flaky.accounts, teamId), model, d1: env.DB },
+      {
+        caller: new Caller(await hashKey(key)),
+        alias: 'mock',
+        params: { messages: user('hi') },
+        now: Date.now(),
+        newJob: { id: newId('job'), teamId, jobType: 'retry', userId: null, metadata: null },
+      },
+    ).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(503);
+    expect((refused as ApiError).toJSON().error.code).toBe('account_unavailable');
+    expect((refused as ApiError).headers).toEqual({ 'retry-after': '1' });
+    expect(flaky.state.tries).toBe(1);
+    expect(await accountBooks(teamId)).toEqual({ balance: 100, held: 0, ledgerSum: 100, activeHolds: 0 });
+  });
+});
