@@ -88,7 +88,7 @@ export async function writeBooks(
       estimated: resolved.estimated,
       now,
     });
-    await batch(accountDb(accounts, team.id, { record: copy, once: `books:${callId}` }), [
+    await batch(accountDb(accounts, team.id, { record: copy, once: { key: `books:${callId}`, at: now } }), [
       insertRow(llmCalls, record),
       releaseSlot(callId),
       // Only what this team's settings (as admitted) need: every statement costs on the hot path.

@@ -28,15 +28,19 @@ export interface RunOptions {
    */
   record: 'now' | 'soon';
   /**
-   * A key naming the batch (a call's books: `books:<call id>`). The account runs a batch with a
-   * key it has seen in the last APPLIED_TTL_MS no more (each statement then reads as changing
-   * nothing), so the Worker may send it again after a failure that came after its commit.
+   * Names the batch (a call's books: `books:<call id>`, `at` when they were written). The account
+   * runs a batch it has already run no more (each statement then reads as changing nothing), so
+   * the Worker may send it again after a failure that came after its commit. The name is kept
+   * APPLIED_TTL_MS past `at`.
    */
-  once?: string;
+  once?: { key: string; at: number };
 }
 
-/** How long a `once` key is remembered: long past the Worker's last try (accounts/account/db.ts). */
-const APPLIED_TTL_MS = 60 * 60_000;
+/**
+ * How long a batch's `once` name is kept: long past the Worker's last try (about 10 s of waits,
+ * accounts/account/db.ts). A team's account keeps one row for each call of that long.
+ */
+const APPLIED_TTL_MS = 5 * 60_000;
 /** What each statement of a batch already applied reads as. */
 const NOTHING: SqlResult = { results: [], meta: { changes: 0 } };
 
@@ -85,7 +89,7 @@ export class Account extends DurableObject<Env> {
     return results;
   }
 
-  private transaction(statements: readonly BoundSql[], once: string | undefined): SqlResult[] {
+  private transaction(statements: readonly BoundSql[], once: RunOptions['once']): SqlResult[] {
     return this.ctx.storage.transactionSync(() => {
       if (once !== undefined && !this.firstTime(once, Date.now())) return statements.map(() => NOTHING);
       return statements.map(({ text, params }) => {
@@ -95,10 +99,13 @@ export class Account extends DurableObject<Env> {
     });
   }
 
-  /** Notes `key` as applied, in the batch's transaction; false if it already was. */
-  private firstTime(key: string, now: number): boolean {
+  /**
+   * Notes the batch's name as run, in the batch's transaction; false if it already was. The names
+   * are ordered by `at`, so the ones past their time go in one range of the key.
+   */
+  private firstTime({ key, at }: { key: string; at: number }, now: number): boolean {
     this.sql.exec('DELETE FROM applied WHERE at < ?', now - APPLIED_TTL_MS);
-    this.sql.exec('INSERT INTO applied (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', key, now);
+    this.sql.exec('INSERT INTO applied (at, key) VALUES (?, ?) ON CONFLICT DO NOTHING', at, key);
     return this.changes() === 1;
   }
 

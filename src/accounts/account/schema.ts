@@ -3,7 +3,7 @@
  * team (its row, its keys, its jobs, holds, ledger, rate windows and streams in flight), under
  * the same names and columns, so the statements that move credits (billing/, calls/, jobs/) run
  * here unchanged. `models` holds the catalog entries its calls were admitted with, as the Worker
- * sent them; `llm_calls` holds a finished call's row until D1 has it; `applied` the keys of the
+ * sent them; `llm_calls` holds a finished call's row until D1 has it; `applied` the names of the
  * batches sent with `once` lately (object.ts).
  *
  * Triggers name every row of a recorded table that changed in `outbox`, once however often it
@@ -93,8 +93,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   tbl text NOT NULL, row_id text NOT NULL, v integer DEFAULT 1 NOT NULL, PRIMARY KEY (tbl, row_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY NOT NULL, value);
-CREATE TABLE IF NOT EXISTS applied (key text PRIMARY KEY NOT NULL, at integer NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS applied_at_idx ON applied (at);
+CREATE TABLE IF NOT EXISTS applied (at integer NOT NULL, key text NOT NULL, PRIMARY KEY (at, key)) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta (name, value) SELECT 'copy', coalesce(max(v), 0) + 1 FROM outbox;
 `;
 
