@@ -1,6 +1,8 @@
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { accountStub } from '../../src/accounts/account/db';
+import type { Account } from '../../src/accounts/account/object';
 import { sweepStale } from '../../src/calls/sweep';
 import { expireStaleJobs } from '../../src/jobs/expiry';
 import { accountBooks, api, books, eventually, fakeModel, post, setupTeam, user } from '../support/api';
@@ -9,14 +11,16 @@ import { accountBooks, api, books, eventually, fakeModel, post, setupTeam, user 
  * The books' equations after any mix of work: for every team, balance = ledger and held = active
  * holds, in its account and in D1 once the copies have landed, and the two agree. A run replays a
  * random workload (calls that succeed, fail upstream before or during the stream, lose their
- * client, stall; jobs completed, failed or left to expire), a few operations at a time, on three
- * teams (one per budget mode) with two keys each.
+ * client, stall; jobs completed, failed or left to expire; an account whose next answers are lost
+ * after it ran their batches), a few operations at a time, on three teams (one per budget mode)
+ * with two keys each.
  */
 type Op =
   | { kind: 'call'; team: number; key: number; model: 'ok' | 'refused' | 'drop' | 'stall'; stream: boolean }
   | { kind: 'disconnect'; team: number; key: number }
   | { kind: 'job'; team: number; key: number; calls: number; end: 'completed' | 'failed' | 'open' }
-  | { kind: 'expire' };
+  | { kind: 'expire' }
+  | { kind: 'lose'; team: number; answers: number };
 
 const team = fc.integer({ min: 0, max: 2 });
 const key = fc.integer({ min: 0, max: 1 });
@@ -43,6 +47,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'expire' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('lose' as const), team, answers: fc.integer({ min: 1, max: 2 }) }),
+  },
 );
 /** Operations run together, so their batches interleave in the accounts. */
 const rounds = fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 3, maxLength: 8 });
@@ -81,6 +89,13 @@ describe('the books balance after any workload', () => {
             return;
           }
           const { teamId } = teams[o.team]!;
+          if (o.kind === 'lose') {
+            // Whichever batches come next: an admission then answers 503, books are sent again.
+            await runInDurableObject(accountStub(env.ACCOUNTS, teamId), (a: Account) => {
+              a.loseAnswers += o.answers;
+            });
+            return;
+          }
           const k = keys[o.team]![o.key]!;
           const body = { team_id: teamId, job_type: 'fuzz', messages: user('hello') };
           if (o.kind === 'call') {
@@ -111,6 +126,11 @@ describe('the books balance after any workload', () => {
           }
         };
         for (const round of plan) await Promise.all(round.map(run));
+        // Answers still set to be lost would be the checks' own.
+        for (const { teamId } of teams)
+          await runInDurableObject(accountStub(env.ACCOUNTS, teamId), (a: Account) => {
+            a.loseAnswers = 0;
+          });
 
         for (const { teamId } of teams) {
           // The last books are written under waitUntil, and copied to D1 after that.

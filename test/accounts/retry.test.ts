@@ -1,13 +1,14 @@
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { type Accounts, accountDb } from '../../src/accounts/account/db';
+import { type Accounts, accountDb, accountStub } from '../../src/accounts/account/db';
+import type { Account } from '../../src/accounts/account/object';
 import { Caller } from '../../src/auth/caller';
 import { type Admitted, admitCall } from '../../src/calls/admission';
 import { type FinishedCall, writeBooks } from '../../src/calls/books';
 import { requireEntry } from '../../src/catalog/models';
 import { ApiError } from '../../src/errors';
 import { hashKey, newId } from '../../src/lib/crypto';
-import { accountBooks, books, eventually, inAccount, setupTeam, user } from '../support/api';
+import { accountBooks, books, eventually, fakeModel, inAccount, post, setupTeam, user } from '../support/api';
 
 type Failure = 'retryable' | 'overloaded' | 'own';
 
@@ -165,5 +166,54 @@ describe('an account the runtime cannot reach at admission', () => {
     expect((refused as ApiError).headers).toEqual({ 'retry-after': '1' });
     expect(flaky.state.tries).toBe(1);
     expect(await accountBooks(teamId)).toEqual({ balance: 100, held: 0, ledgerSum: 100, activeHolds: 0 });
+  });
+});
+
+describe('through the routes', () => {
+  it('a streamed call whose books ran and lost their answer twice is charged once, its row in D1', async () => {
+    const { teamId, key } = await setupTeam(100, {
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 10,
+      tpm_limit: 100_000,
+    });
+    const model = await fakeModel('slow-first');
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'lost', model, messages: user('hi') },
+      key,
+    );
+    expect(res.status).toBe(200);
+    // Admitted (the 200 says so); the answer's first token is 350 ms away, its books after it.
+    const account = accountStub(env.ACCOUNTS, teamId);
+    await runInDurableObject(account, (instance: Account) => {
+      instance.loseAnswers = 2;
+    });
+    expect(await res.text()).toContain('data: [DONE]');
+
+    const jobId = res.headers.get('x-job-id')!;
+    const [call] = await eventually(async () => {
+      const { results } = await env.DB.prepare(
+        'SELECT id, status, prompt_tokens, completion_tokens FROM llm_calls WHERE job_id = ?',
+      )
+        .bind(jobId)
+        .all<{ id: string; status: string; prompt_tokens: number; completion_tokens: number }>();
+      return results.length ? results : null;
+    });
+    expect(call!.status).toBe('success');
+    // The row landed with the first try; both answers lost means the Worker tried twice more, the
+    // last after a wait of at most 300 ms (accounts/account/db.ts): give it that and more.
+    await eventually(async () => (await runInDurableObject(account, (a: Account) => a.loseAnswers)) === 0 || null);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const tokens = call!.prompt_tokens + call!.completion_tokens;
+    const charge = Math.max(1, Math.ceil(tokens / 10));
+    const settled = { balance: 100 - charge, held: 0, ledgerSum: 100 - charge, activeHolds: 0 };
+    expect(await accountBooks(teamId)).toEqual(settled);
+    expect((await recorded(teamId, call!.id)).tokens).toBe(tokens);
+    expect(
+      await eventually(async () => {
+        const b = await books(teamId);
+        return b.balance === settled.balance ? b : null;
+      }),
+    ).toEqual(settled);
   });
 });

@@ -69,6 +69,11 @@ export class Account extends DurableObject<Env> {
   private copyTimer: ReturnType<typeof setTimeout> | null = null;
   /** Where the record goes: D1 (tests put a D1 whose writes fail in its place). */
   recordTo: D1Database;
+  /**
+   * Tests: the answers of this many coming batches are lost after the batches ran, as the runtime
+   * reports a call whose connection dropped on the way back (an error marked retryable).
+   */
+  loseAnswers = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,6 +90,10 @@ export class Account extends DurableObject<Env> {
     if (this.hasOutbox()) {
       if (opts.record === 'now') await this.record();
       else this.recordSoon();
+    }
+    if (this.loseAnswers > 0) {
+      this.loseAnswers--;
+      throw Object.assign(new Error('Network connection lost.'), { retryable: true });
     }
     return results;
   }
