@@ -3,10 +3,11 @@
  * when they can be. The result is a handle on an admitted call whose upstream is answering;
  * what becomes of its bytes is run.ts's business.
  */
-import { type Accounts, keyAccount } from '../accounts/account/db';
+import { type Accounts, RETRIES, keyAccount } from '../accounts/account/db';
 import { DEFAULT_OUTPUT_TOKENS } from '../billing/budget';
 import { catalogEntry } from '../catalog/models';
 import type { Config } from '../config';
+import { newId } from '../lib/crypto';
 import { nextTurn } from '../lib/event-loop';
 import type { ChatParams } from '../core/chat-params';
 import type { PumpOutcome } from '../streaming/pump/types';
@@ -66,12 +67,15 @@ const withMaxTokens = (params: ChatParams, maxTokens: number | null | undefined)
 /**
  * The call's team's account and its model's catalog entry, both known to this isolate after its
  * first call of the key and alias, so admission makes no D1 round trip of its own. The account's
- * copy to D1 follows the admission, off the call's path.
+ * copy to D1 follows the admission, off the call's path. The admission is named by its call, so
+ * one whose answer was lost (the account restarting, a deploy) is sent again while the client
+ * waits, and answers what the account decided the first time, holding credits once.
  */
-async function admissionTarget(deps: CallDeps, admission: AdmissionRequest, now: number) {
+async function admissionTarget(deps: CallDeps, admission: AdmissionRequest & { callId: string }, now: number) {
   const jobIds = admission.jobId ? [admission.jobId] : [];
+  const once = { key: `admission:${admission.callId}`, at: now };
   const [account, model] = await Promise.all([
-    keyAccount(deps, admission.caller.keyHash, { record: 'soon', jobIds }),
+    keyAccount(deps, admission.caller.keyHash, { record: 'soon', jobIds, once }, RETRIES.client),
     catalogEntry(deps.d1, admission.alias, now),
   ]);
   return { account, model, d1: deps.d1 };
@@ -85,8 +89,9 @@ async function admissionTarget(deps: CallDeps, admission: AdmissionRequest, now:
  * if admission refuses, before a byte of it reaches anyone. A failure before the first byte is
  * the client's HTTP error (429/502/504), recorded as an `error` call; nothing is charged.
  */
-export async function openCall(deps: CallDeps, admission: AdmissionRequest, opts: CallOptions): Promise<OpenCall> {
+export async function openCall(deps: CallDeps, request: AdmissionRequest, opts: CallOptions): Promise<OpenCall> {
   const startedAt = Date.now();
+  const admission = { ...request, callId: request.callId ?? newId('call') };
   const abort = new AbortController();
   deps.requestSignal.addEventListener('abort', () => abort.abort(), { once: true });
 

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { type Accounts, accountDb, accountStub } from '../../src/accounts/account/db';
+import { type Accounts, RETRIES, accountDb, accountStub } from '../../src/accounts/account/db';
 import type { Account } from '../../src/accounts/account/object';
 import { Caller } from '../../src/auth/caller';
 import { type Admitted, admitCall } from '../../src/calls/admission';
@@ -145,31 +145,144 @@ describe("a call's books reach its account through the runtime's transient failu
   });
 });
 
-describe('an account the runtime cannot reach at admission', () => {
-  it('refuses the call with 503 account_unavailable and Retry-After, without sending it again', async () => {
+/** A new-job admission of `key` in its team's account, named by its call as calls/open.ts names it. */
+async function admit(accounts: Accounts, teamId: string, key: string, named = true) {
+  const callId = newId('call');
+  const now = Date.now();
+  const opts = named ? { record: 'now' as const, once: { key: `admission:${callId}`, at: now } } : undefined;
+  return admitCall(
+    {
+      account: accountDb(accounts, teamId, opts, RETRIES.client),
+      model: await requireEntry(env.DB, 'mock'),
+      d1: env.DB,
+    },
+    {
+      caller: new Caller(await hashKey(key)),
+      alias: 'mock',
+      params: { messages: user('hi'), max_tokens: 50 },
+      now,
+      callId,
+      newJob: { id: newId('job'), teamId, jobType: 'retry', userId: null, metadata: null },
+    },
+  ).catch((err: unknown) => err as ApiError);
+}
+
+/** What an account holds of a team's admissions: its books, its jobs, slots and requests counted. */
+async function admissions(teamId: string) {
+  const { results } = await inAccount(
+    teamId,
+    `SELECT (SELECT count(*) FROM jobs) AS jobs, (SELECT count(*) FROM active_streams) AS slots,
+      (SELECT coalesce(sum(requests), 0) FROM rate_windows WHERE scope = ?) AS requests`,
+    `team:${teamId}`,
+  );
+  return { ...(await accountBooks(teamId)), ...(results[0] as object) };
+}
+
+const refusedWith = (err: unknown) => {
+  expect(err).toBeInstanceOf(ApiError);
+  const e = err as ApiError;
+  return { status: e.status, code: e.toJSON().error.code, headers: e.headers };
+};
+
+describe("a call's admission through the runtime's transient failures, while its client waits", () => {
+  it('an admission whose answer was lost is sent again and answers what the account decided: credits held once', async () => {
+    // A limit, so that the account counts the team's requests.
+    const once = await setupTeam(100, { rpm_limit: 1000 });
+    const lost = await setupTeam(100, { rpm_limit: 1000 });
+    const admitted = await admit(env.ACCOUNTS, once.teamId, once.key);
+    const flaky = flakyAccounts(1, 'retryable', 'lost');
+    const again = await admit(flaky.accounts, lost.teamId, lost.key);
+    expect(flaky.state.tries).toBe(2);
+    expect(again).not.toBeInstanceOf(Error);
+    expect(again).toMatchObject({ maxTokens: (admitted as Admitted).maxTokens, team: { id: lost.teamId } });
+    const held = await admissions(once.teamId);
+    expect(held).toMatchObject({ jobs: 1, slots: 1, requests: 1 });
+    expect(held.held).toBeGreaterThan(0);
+    expect(await admissions(lost.teamId)).toEqual(held);
+  });
+
+  it('a refused admission whose answer was lost is refused again for its reason, nothing held', async () => {
+    const { teamId, key } = await setupTeam(0, { rpm_limit: 1000 });
+    const flaky = flakyAccounts(1, 'retryable', 'lost');
+    expect(refusedWith(await admit(flaky.accounts, teamId, key))).toMatchObject({
+      status: 402,
+      code: 'insufficient_credits',
+    });
+    // The first run, its replay, and the read-only batch that finds the refusal's reason.
+    expect(flaky.state.tries).toBe(3);
+    expect(await admissions(teamId)).toEqual({
+      balance: 0,
+      held: 0,
+      ledgerSum: 0,
+      activeHolds: 0,
+      jobs: 0,
+      slots: 0,
+      requests: 1,
+    });
+  });
+
+  it('an account that stays unreachable: 503 account_unavailable with Retry-After after four tries, nothing held', async () => {
+    const { teamId, key } = await setupTeam(100);
+    const flaky = flakyAccounts(10, 'retryable');
+    expect(refusedWith(await admit(flaky.accounts, teamId, key))).toEqual({
+      status: 503,
+      code: 'account_unavailable',
+      headers: { 'retry-after': '1' },
+    });
+    expect(flaky.state.tries).toBe(1 + RETRIES.client.waits.length);
+    expect(await accountBooks(teamId)).toEqual({ balance: 100, held: 0, ledgerSum: 100, activeHolds: 0 });
+  });
+
+  it('a flooded account is not tried again while the client waits: 503 at once', async () => {
+    const { teamId, key } = await setupTeam(100);
+    const flaky = flakyAccounts(1, 'overloaded');
+    expect(refusedWith(await admit(flaky.accounts, teamId, key)).status).toBe(503);
+    expect(flaky.state.tries).toBe(1);
+  });
+
+  it('a batch without a name is not sent again: 503, for its caller to send again', async () => {
     const { teamId, key } = await setupTeam(100);
     const flaky = flakyAccounts(1, 'retryable');
-    const model = await requireEntry(env.DB, 'mock');
-    const refused = await admitCall(
-      { account: accountDb(flaky.accounts, teamId), model, d1: env.DB },
-      {
-        caller: new Caller(await hashKey(key)),
-        alias: 'mock',
-        params: { messages: user('hi') },
-        now: Date.now(),
-        newJob: { id: newId('job'), teamId, jobType: 'retry', userId: null, metadata: null },
-      },
-    ).catch((err: unknown) => err);
-    expect(refused).toBeInstanceOf(ApiError);
-    expect((refused as ApiError).status).toBe(503);
-    expect((refused as ApiError).toJSON().error.code).toBe('account_unavailable');
-    expect((refused as ApiError).headers).toEqual({ 'retry-after': '1' });
+    expect(refusedWith(await admit(flaky.accounts, teamId, key, false)).status).toBe(503);
     expect(flaky.state.tries).toBe(1);
     expect(await accountBooks(teamId)).toEqual({ balance: 100, held: 0, ledgerSum: 100, activeHolds: 0 });
   });
 });
 
 describe('through the routes', () => {
+  it('a streamed call whose admission lost its answer streams all the same, charged once', async () => {
+    const { teamId, key } = await setupTeam(100, {
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 10,
+      rpm_limit: 1000,
+    });
+    await runInDurableObject(accountStub(env.ACCOUNTS, teamId), (instance: Account) => {
+      instance.loseAnswers = 1;
+    });
+    const res = await post(
+      '/api/jobs/create-and-call-stream',
+      { team_id: teamId, job_type: 'lost', model: 'mock', messages: user('hi') },
+      key,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('data: [DONE]');
+    const jobId = res.headers.get('x-job-id')!;
+    const [call] = await eventually(async () => {
+      const { results } = await env.DB.prepare(
+        'SELECT prompt_tokens, completion_tokens FROM llm_calls WHERE job_id = ?',
+      )
+        .bind(jobId)
+        .all<{ prompt_tokens: number; completion_tokens: number }>();
+      return results.length ? results : null;
+    });
+    const charge = Math.max(1, Math.ceil((call!.prompt_tokens + call!.completion_tokens) / 10));
+    const settled = { balance: 100 - charge, held: 0, ledgerSum: 100 - charge, activeHolds: 0 };
+    expect(
+      await eventually(async () => ((await accountBooks(teamId)).held === 0 ? accountBooks(teamId) : null)),
+    ).toEqual(settled);
+    expect(await admissions(teamId)).toMatchObject({ jobs: 1, slots: 0, requests: 1 });
+  });
+
   it('a streamed call whose books ran and lost their answer twice is charged once, its row in D1', async () => {
     const { teamId, key } = await setupTeam(100, {
       budget_mode: 'consumption_tokens',

@@ -11,31 +11,55 @@ import type { Account, RunOptions } from './object';
 
 export type Accounts = Env['ACCOUNTS'];
 
-/**
- * The waits before each new try of a batch with a `once` key, doubling, each stretched by up to
- * half again at random so that the calls of one flooded account do not come back together. They
- * add up to about 10 s at most, well inside the 30 s a Worker's `waitUntil` work is given.
- */
-const RETRY_DELAYS_MS = [100, 200, 400, 800, 1600, 3200];
+/** How a batch with a `once` name is sent again after a transient failure. */
+export interface Retries {
+  /**
+   * The waits before each new try, each stretched by up to half again at random, so that the
+   * calls of one account in trouble do not come back together.
+   */
+  waits: readonly number[];
+  /** Whether a flooded account (`.overloaded`) is tried again, or the caller told at once. */
+  whenOverloaded: boolean;
+}
+
+export const RETRIES = {
+  /**
+   * While a client waits (admission): long enough for an object to restart, about a second in
+   * all. A flooded account is not tried again: the client gets its 503 at once and backs off.
+   */
+  client: { waits: [50, 150, 400], whenOverloaded: false },
+  /**
+   * After the call (its books), under `waitUntil`: about 10 s of waits at most, well inside the
+   * 30 s that work is given. A flooded account is tried again too: books never written are a call
+   * never billed, and a few backed-off tries a call are a small load.
+   */
+  background: { waits: [100, 200, 400, 800, 1600, 3200], whenOverloaded: true },
+} as const satisfies Record<string, Retries>;
 
 /**
- * An error the runtime raised for a call it could not deliver or finish: the object moving,
- * restarting or flooded (`.retryable`, `.overloaded`). An error the object's own code threw is
- * neither, and sending the batch again would fail the same way.
+ * What the runtime said of a call it could not deliver or finish: the object moving or
+ * restarting, or the answer lost (`retryable`), or the object flooded (`overloaded`). An error the
+ * object's own code threw is neither (null), and sending the batch again would fail the same way.
  */
-function transient(err: unknown): boolean {
+function transient(err: unknown): 'retryable' | 'overloaded' | null {
   const e = err as { retryable?: unknown; overloaded?: unknown } | null;
-  return typeof e === 'object' && e !== null && (e.retryable === true || e.overloaded === true);
+  if (typeof e !== 'object' || e === null) return null;
+  return e.overloaded === true ? 'overloaded' : e.retryable === true ? 'retryable' : null;
 }
 
 /**
  * The account of team `teamId`, its batches run with `opts`. The runtime itself sends a call
  * again when it never reached the object; a transient failure after that (the answer lost, the
- * object reset or flooded) is retried here, with backoff, only for a batch with a `once` key:
- * the account runs such a batch once however often it arrives. Any other batch, or one whose
- * retries run out, fails with 503 for its caller to send again.
+ * object reset or flooded) is retried here, as `retries` says, only for a batch with a `once`
+ * name: the account runs such a batch once however often it arrives. Any other batch, or one
+ * whose retries run out, fails with 503 for its caller to send again.
  */
-export function accountDb(accounts: Accounts, teamId: string, opts: RunOptions = { record: 'now' }): SqlTarget {
+export function accountDb(
+  accounts: Accounts,
+  teamId: string,
+  opts: RunOptions = { record: 'now' },
+  retries: Retries = RETRIES.background,
+): SqlTarget {
   return {
     run: async (statements) => {
       for (let attempt = 0; ; attempt++) {
@@ -43,8 +67,10 @@ export function accountDb(accounts: Accounts, teamId: string, opts: RunOptions =
           // A stub of its own each try: a failed call can leave its stub broken.
           return await accountStub(accounts, teamId).run(teamId, statements, opts);
         } catch (err) {
-          if (!transient(err)) throw err;
-          const wait = opts.once === undefined ? undefined : RETRY_DELAYS_MS[attempt];
+          const failure = transient(err);
+          if (!failure) throw err;
+          const again = opts.once !== undefined && (failure === 'retryable' || retries.whenOverloaded);
+          const wait = again ? retries.waits[attempt] : undefined;
           console.error(
             JSON.stringify({
               msg: wait === undefined ? 'account unreachable' : 'account unreachable; retrying',
@@ -72,8 +98,9 @@ export async function keyAccount(
   deps: { d1: D1Database; accounts: Accounts },
   keyHash: string,
   opts: RunOptions = { record: 'now' },
+  retries: Retries = RETRIES.background,
 ): Promise<SqlTarget> {
   const team = await keyTeam(deps.d1, keyHash);
   if (!team) throw unauthorized();
-  return accountDb(deps.accounts, team.teamId, opts);
+  return accountDb(deps.accounts, team.teamId, opts, retries);
 }

@@ -28,10 +28,11 @@ export interface RunOptions {
    */
   record: 'now' | 'soon';
   /**
-   * Names the batch (a call's books: `books:<call id>`, `at` when they were written). The account
-   * runs a batch it has already run no more (each statement then reads as changing nothing), so
-   * the Worker may send it again after a failure that came after its commit. The name is kept
-   * APPLIED_TTL_MS past `at`.
+   * Names the batch (a call's admission, `admission:<call id>`, or its books, `books:<call id>`;
+   * `at` when it was sent first), so that the Worker may send it again after a failure that came
+   * after its commit. The account runs the writes of a batch it has already run no more (each
+   * reads as changing nothing); its reads run again and see what the batch left, so a replayed
+   * admission answers what the first one decided. The name is kept APPLIED_TTL_MS past `at`.
    */
   once?: { key: string; at: number };
 }
@@ -41,8 +42,14 @@ export interface RunOptions {
  * accounts/account/db.ts). A team's account keeps one row for each call of that long.
  */
 const APPLIED_TTL_MS = 5 * 60_000;
-/** What each statement of a batch already applied reads as. */
+/** What each write of a batch already applied reads as. */
 const NOTHING: SqlResult = { results: [], meta: { changes: 0 } };
+
+/**
+ * Whether a statement only reads. In SQLite a statement that begins with SELECT cannot write
+ * (a WITH clause may lead a write, so only SELECT counts).
+ */
+const reads = ({ text }: BoundSql) => /^\s*SELECT\b/i.test(text);
 
 /**
  * How long a `soon` copy waits for more to copy with it: a busy team's calls reach D1 in one batch
@@ -100,12 +107,15 @@ export class Account extends DurableObject<Env> {
 
   private transaction(statements: readonly BoundSql[], once: RunOptions['once']): SqlResult[] {
     return this.ctx.storage.transactionSync(() => {
-      if (once !== undefined && !this.firstTime(once, Date.now())) return statements.map(() => NOTHING);
-      return statements.map(({ text, params }) => {
-        const rows = this.sql.exec(text, ...(params as SqlStorageValue[])).toArray();
-        return { results: rows, meta: { changes: this.changes() } };
-      });
+      // A batch of reads alone has nothing to run twice: its name is not kept.
+      const replay = once !== undefined && !statements.every(reads) && !this.firstTime(once, Date.now());
+      return statements.map((s) => (replay && !reads(s) ? NOTHING : this.exec(s)));
     });
+  }
+
+  private exec({ text, params }: BoundSql): SqlResult {
+    const rows = this.sql.exec(text, ...(params as SqlStorageValue[])).toArray();
+    return { results: rows, meta: { changes: this.changes() } };
   }
 
   /**
