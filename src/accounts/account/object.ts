@@ -39,7 +39,8 @@ export interface RunOptions {
 
 /**
  * How long a batch's `once` name is kept: long past the Worker's last try (about 10 s of waits,
- * accounts/account/db.ts). A team's account keeps one row for each call of that long.
+ * accounts/account/db.ts). A team's account keeps two rows (its admission's name, its books')
+ * for each call of that long.
  */
 const APPLIED_TTL_MS = 5 * 60_000;
 /** What each write of a batch already applied reads as. */
