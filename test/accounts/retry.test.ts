@@ -8,7 +8,7 @@ import { type FinishedCall, writeBooks } from '../../src/calls/books';
 import { requireEntry } from '../../src/catalog/models';
 import { ApiError } from '../../src/errors';
 import { hashKey, newId } from '../../src/lib/crypto';
-import { accountBooks, books, eventually, fakeModel, inAccount, post, setupTeam, user } from '../support/api';
+import { accountBooks, books, callRows, eventually, fakeModel, inAccount, post, setupTeam, user } from '../support/api';
 
 type Failure = 'retryable' | 'overloaded' | 'own';
 
@@ -249,6 +249,26 @@ describe("a call's admission through the runtime's transient failures, while its
   });
 });
 
+/**
+ * The call of a create-and-call job once D1 has its row, and the books of its team (100 credits,
+ * 10 tokens a credit) once that call is charged.
+ */
+async function chargedCall(jobId: string) {
+  const [row] = await eventually(async () => {
+    const rows = await callRows(jobId);
+    return rows.length ? rows : null;
+  });
+  const { id, status, prompt_tokens, completion_tokens } = row as {
+    id: string;
+    status: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+  };
+  const tokens = prompt_tokens + completion_tokens;
+  const charge = Math.max(1, Math.ceil(tokens / 10));
+  return { id, status, tokens, settled: { balance: 100 - charge, held: 0, ledgerSum: 100 - charge, activeHolds: 0 } };
+}
+
 describe('through the routes', () => {
   it('a streamed call whose admission lost its answer streams all the same, charged once', async () => {
     const { teamId, key } = await setupTeam(100, {
@@ -266,17 +286,7 @@ describe('through the routes', () => {
     );
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('data: [DONE]');
-    const jobId = res.headers.get('x-job-id')!;
-    const [call] = await eventually(async () => {
-      const { results } = await env.DB.prepare(
-        'SELECT prompt_tokens, completion_tokens FROM llm_calls WHERE job_id = ?',
-      )
-        .bind(jobId)
-        .all<{ prompt_tokens: number; completion_tokens: number }>();
-      return results.length ? results : null;
-    });
-    const charge = Math.max(1, Math.ceil((call!.prompt_tokens + call!.completion_tokens) / 10));
-    const settled = { balance: 100 - charge, held: 0, ledgerSum: 100 - charge, activeHolds: 0 };
+    const { settled } = await chargedCall(res.headers.get('x-job-id')!);
     expect(
       await eventually(async () => ((await accountBooks(teamId)).held === 0 ? accountBooks(teamId) : null)),
     ).toEqual(settled);
@@ -303,25 +313,15 @@ describe('through the routes', () => {
     });
     expect(await res.text()).toContain('data: [DONE]');
 
-    const jobId = res.headers.get('x-job-id')!;
-    const [call] = await eventually(async () => {
-      const { results } = await env.DB.prepare(
-        'SELECT id, status, prompt_tokens, completion_tokens FROM llm_calls WHERE job_id = ?',
-      )
-        .bind(jobId)
-        .all<{ id: string; status: string; prompt_tokens: number; completion_tokens: number }>();
-      return results.length ? results : null;
-    });
-    expect(call!.status).toBe('success');
+    const call = await chargedCall(res.headers.get('x-job-id')!);
+    expect(call.status).toBe('success');
     // The row landed with the first try; both answers lost means the Worker tried twice more, the
     // last after a wait of at most 300 ms (accounts/account/db.ts): give it that and more.
     await eventually(async () => (await runInDurableObject(account, (a: Account) => a.loseAnswers)) === 0 || null);
     await new Promise((resolve) => setTimeout(resolve, 600));
-    const tokens = call!.prompt_tokens + call!.completion_tokens;
-    const charge = Math.max(1, Math.ceil(tokens / 10));
-    const settled = { balance: 100 - charge, held: 0, ledgerSum: 100 - charge, activeHolds: 0 };
+    const { settled } = call;
     expect(await accountBooks(teamId)).toEqual(settled);
-    expect((await recorded(teamId, call!.id)).tokens).toBe(tokens);
+    expect((await recorded(teamId, call.id)).tokens).toBe(call.tokens);
     expect(
       await eventually(async () => {
         const b = await books(teamId);
