@@ -34,7 +34,7 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const dev = spawn(
   wrangler,
-  // --test-scheduled: GET /__scheduled?cron=... runs a cron trigger by hand (README, Scheduled work).
+  // --test-scheduled: GET /__scheduled?cron=... runs a cron trigger by hand (docs/operating.md, Scheduled work).
   [
     'dev',
     '--ip',

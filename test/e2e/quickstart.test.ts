@@ -44,7 +44,7 @@ describe('npm start', () => {
     expect(body.credits_remaining).toBeLessThan(1000);
   }, 60_000);
 
-  it("runs the cron triggers by hand, as the README's recipe does", async () => {
+  it("runs the cron triggers by hand, as docs/operating.md's recipe does", async () => {
     const triggers: [cron: string, task: string][] = [
       ['5+0+*+*+*', 'daily_report'],
       ['*/10+*+*+*+*', 'job_expiry'],
